@@ -1,0 +1,1 @@
+"""Rules that `syncbot validate` enforces, each with a stable rule id."""

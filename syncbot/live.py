@@ -1,0 +1,115 @@
+"""Values describing what the live systems hold, as read by the targets."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from syncbot.desired import Pattern
+
+
+@dataclass(frozen=True)
+class ApiSkill:
+    """A skill as the Skills API lists it, normalised over both dialects.
+
+    `latest_version` is the version *address*: the version id on the current surface,
+    the epoch-timestamp string on the legacy beta dialect.
+    """
+
+    id: str
+    display_name: str | None
+    latest_version: str | None
+    source: str
+    created_at: str
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class ApiVersion:
+    id: str
+    address: str
+    skill_id: str
+    name: str
+    description: str
+    created_at: str
+
+
+@dataclass(frozen=True)
+class ApiListing:
+    skills: tuple[ApiSkill, ...]
+    complete: bool = True
+
+
+@dataclass(frozen=True)
+class SkillRow:
+    name: str
+    skill_id: str
+    version_id: str
+    display_name: str
+    description: str
+    type: str
+    category: str
+    version: str
+    config: Mapping[str, Any]
+    content_sha256: str
+    critical: bool
+    updated_at: datetime | None = None
+    commit: str | None = None
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    skill_name: str
+    skill_id: str
+    version_id: str
+    content_sha256: str
+    uploaded_at: datetime | None = None
+    commit: str | None = None
+
+
+@dataclass(frozen=True)
+class RouteRow:
+    key: str
+    skill: str
+    category: str
+    priority: int
+    min_confidence: float
+    patterns: tuple[Pattern, ...]
+
+
+@dataclass(frozen=True)
+class RolloutRow:
+    skill_name: str
+    basis_points: int
+    salt: str
+    changed_at: datetime | None = None
+    commit: str | None = None
+
+
+@dataclass(frozen=True)
+class DbState:
+    environment: str | None
+    skills: Mapping[str, SkillRow] = field(default_factory=dict)
+    versions: tuple[VersionRow, ...] = ()
+    routes: Mapping[str, RouteRow] = field(default_factory=dict)
+    rollouts: Mapping[str, RolloutRow] = field(default_factory=dict)
+    # uploads recorded by runs that never finished: adopted instead of uploaded again
+    pending_uploads: tuple[VersionRow, ...] = ()
+
+
+@dataclass(frozen=True)
+class CacheState:
+    available: bool
+    entries: Mapping[str, Mapping[str, Any] | None] = field(default_factory=dict)
+    registry: Mapping[str, Any] | None = None
+    rollouts: Mapping[str, str] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class LiveState:
+    api: ApiListing | None
+    db: DbState
+    cache: CacheState

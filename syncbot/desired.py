@@ -119,3 +119,9 @@ class DesiredState:
     rollouts: Mapping[str, Rollout]
     policy: RolloutPolicy = field(default_factory=RolloutPolicy)
     max_deletions: int = 3
+
+
+def format_percentage(basis_points: int) -> str:
+    """25 for 2500, 12.5 for 1250: the canonical text of a percentage (Redis, plans)."""
+    whole, rest = divmod(basis_points, 100)
+    return str(whole) if rest == 0 else f"{whole}.{rest:02d}".rstrip("0")

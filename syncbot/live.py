@@ -95,8 +95,9 @@ class DbState:
     versions: tuple[VersionRow, ...] = ()
     routes: Mapping[str, RouteRow] = field(default_factory=dict)
     rollouts: Mapping[str, RolloutRow] = field(default_factory=dict)
-    # uploads recorded by runs that never finished: adopted instead of uploaded again
-    pending_uploads: tuple[VersionRow, ...] = ()
+    # object id -> sha256 of the value the bot last wrote there; a live value with another
+    # hash was changed by hand ("drift in live") rather than by a commit ("changed in git")
+    written: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,14 @@ class CacheState:
 
 @dataclass(frozen=True)
 class LiveState:
+    """Everything a plan reads. `api` is None when the Skills API is disabled.
+
+    `api_versions` holds the versions of the few API skills the reader had to inspect:
+    skills whose latest version is not the pinned one, and unknown skills that carry the
+    display name of a skill we are about to create (candidates for adoption).
+    """
+
     api: ApiListing | None
     db: DbState
     cache: CacheState
+    api_versions: Mapping[str, tuple[ApiVersion, ...]] = field(default_factory=dict)

@@ -1,0 +1,108 @@
+"""The plan: a sorted, immutable list of typed changes. Render, apply and check consume it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Target = Literal["api", "db", "cache"]
+Action = Literal["create", "update", "delete", "repin"]
+
+NEW = "new in git"
+CHANGED = "changed in git"
+DRIFT = "drift in live"
+REMOVED = "removed from git"
+
+# API uploads, then the database, then the cache, then API deletions (SPEC section 5)
+_PHASE = {"api": 0, "db": 1, "cache": 2}
+_KIND_ORDER = {"skill": 0, "route": 1, "rollout": 2, "entry": 3, "registry": 4, "rollouts": 5}
+
+
+@dataclass(frozen=True)
+class Change:
+    target: Target
+    action: Action
+    kind: str
+    key: str
+    reason: str
+    before: Any = None
+    after: Any = None
+    detail: str = ""
+    blocked: str | None = None
+
+    @property
+    def object_id(self) -> str:
+        return f"{self.target}:{self.kind}:{self.key}"
+
+    @property
+    def phase(self) -> int:
+        return 3 if (self.target == "api" and self.action == "delete") else _PHASE[self.target]
+
+    def sort_key(self) -> tuple[int, int, str, str]:
+        return (self.phase, _KIND_ORDER.get(self.kind, 9), self.key, self.action)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "action": self.action,
+            "kind": self.kind,
+            "key": self.key,
+            "reason": self.reason,
+            "before": self.before,
+            "after": self.after,
+            "detail": self.detail,
+            "blocked": self.blocked,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Change:
+        fields: dict[str, Any] = {k: data.get(k) for k in cls.__dataclass_fields__}
+        return cls(**fields)
+
+
+@dataclass(frozen=True)
+class Plan:
+    environment: str
+    commit: str | None
+    changes: tuple[Change, ...]
+    fingerprints: Mapping[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    api_enabled: bool = True
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.changes
+
+    @property
+    def blocked(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if c.blocked)
+
+    def by_target(self, target: Target) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if c.target == target)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "format": "syncbot-plan/1",
+            "environment": self.environment,
+            "commit": self.commit,
+            "api_enabled": self.api_enabled,
+            "changes": [c.as_dict() for c in self.changes],
+            "fingerprints": dict(sorted(self.fingerprints.items())),
+            "notes": list(self.notes),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Plan:
+        return cls(
+            environment=str(data["environment"]),
+            commit=data.get("commit"),
+            changes=tuple(Change.from_dict(c) for c in data.get("changes", [])),
+            fingerprints=dict(data.get("fingerprints", {})),
+            notes=tuple(data.get("notes", [])),
+            api_enabled=bool(data.get("api_enabled", True)),
+        )
+
+
+def sorted_changes(changes: list[Change]) -> tuple[Change, ...]:
+    return tuple(sorted(changes, key=Change.sort_key))

@@ -1,0 +1,150 @@
+"""The planner: a pure function from (desired, live) to a Plan. No I/O, no clock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from syncbot.canonical import fingerprint
+from syncbot.desired import DesiredState
+from syncbot.live import LiveState
+from syncbot.plan import DRIFT, NEW, REMOVED, Change, Plan, sorted_changes
+from syncbot.planner.cache import plan_entries, plan_snapshot
+from syncbot.planner.config import plan_rollouts, plan_routes
+from syncbot.planner.context import Context, PlanOptions
+from syncbot.planner.skills import (
+    Placement,
+    db_change,
+    desired_row,
+    place_existing,
+    place_new,
+    plan_removed,
+)
+
+__all__ = ["PlanOptions", "make_plan"]
+
+
+def make_plan(desired: DesiredState, live: LiveState, options: PlanOptions | None = None) -> Plan:
+    ctx = Context.build(desired, live, options or PlanOptions())
+    notes: list[str] = []
+    api, db, placements = _plan_skills(ctx, notes)
+    db += _plan_removed(ctx, notes)
+    present = set(placements)
+    db += plan_routes(ctx, present) + plan_rollouts(ctx, present)
+    cache = _plan_cache(ctx, placements, api + db, notes)
+    changes = _guard_listing(ctx, api, notes) + db + cache
+    return Plan(
+        environment=desired.environment,
+        commit=desired.commit,
+        changes=sorted_changes(changes),
+        fingerprints={c.object_id: fingerprint(c.before) for c in changes},
+        notes=tuple(notes),
+        api_enabled=ctx.api_enabled,
+    )
+
+
+def _plan_skills(
+    ctx: Context, notes: list[str]
+) -> tuple[list[Change], list[Change], dict[str, Placement]]:
+    api: list[Change] = []
+    db: list[Change] = []
+    placements: dict[str, Placement] = {}
+    for name, skill in sorted(ctx.desired.skills.items()):
+        row = ctx.live.db.skills.get(name)
+        if not ctx.api_enabled:
+            if row is None:
+                notes.append(
+                    f"{name}: not created, the Skills API is disabled (ANTHROPIC_SKILLS_ENABLED)"
+                )
+                continue
+            skill_api: list[Change] = []
+            placement = Placement(row.skill_id, row.version_id)
+        elif row is None:
+            skill_api, placement = place_new(ctx, skill, NEW)
+        else:
+            skill_api, placement = place_existing(ctx, skill, row)
+        placements[name] = placement
+        api += skill_api
+        db += db_change(ctx, skill, row, placement, skill_api)
+    return api, db, placements
+
+
+def _plan_removed(ctx: Context, notes: list[str]) -> list[Change]:
+    removed = sorted(set(ctx.live.db.skills) - set(ctx.desired.skills))
+    if not removed:
+        return []
+    if not ctx.options.prune:
+        notes.append(f"kept (removed from git, deleted only with --prune): {', '.join(removed)}")
+        return []
+    changes = [c for name in removed for c in plan_removed(ctx, ctx.live.db.skills[name])]
+    cap = (
+        ctx.options.max_deletions
+        if ctx.options.max_deletions is not None
+        else ctx.desired.max_deletions
+    )
+    if len(removed) <= cap:
+        return changes
+    why = f"{len(removed)} skill deletions exceed the cap of {cap} (prune.max_deletions or --max-deletions)"
+    return [_block(c, why) for c in changes]
+
+
+def _block(change: Change, why: str) -> Change:
+    return Change(
+        change.target, change.action, change.kind, change.key, change.reason,
+        change.before, change.after, change.detail, why,
+    )  # fmt: skip
+
+
+def _guard_listing(ctx: Context, api: list[Change], notes: list[str]) -> list[Change]:
+    """Never recreate what only looks missing because the listing came back wrong."""
+    rows = ctx.live.db.skills.values()
+    pinned = [r for r in rows if r.skill_id]
+    listing = ctx.live.api
+    suspicious = listing is not None and (
+        not listing.complete
+        or (len(pinned) >= 2 and not any(r.skill_id in ctx.api_by_id for r in pinned))
+    )
+    if not suspicious:
+        return api
+    why = f"the API listing shows none of the {len(pinned)} skills the database pins: refusing to recreate them"
+    notes.append(why + " (check ANTHROPIC_BASE_URL and the workspace)")
+    return [_block(c, why) if c.reason == DRIFT else c for c in api]
+
+
+def _plan_cache(
+    ctx: Context, placements: dict[str, Placement], changes: list[Change], notes: list[str]
+) -> list[Change]:
+    if not ctx.live.cache.available:
+        notes.append(f"cache not compared: {ctx.live.cache.error or 'unreachable'}")
+        return []
+    rows = {n: desired_row(ctx.desired.skills[n], p) for n, p in placements.items()}
+    db_changes = {c.key: c for c in changes if c.kind == "skill"}
+    entries, cap_notes = plan_entries(ctx, rows, db_changes, bool(changes))
+    notes += cap_notes
+    routes = sorted(
+        (r.as_dict() for r in ctx.desired.routes if r.skill in placements),
+        key=lambda r: (r["skill"], r["category"]),
+    )
+    rollouts = {n: r.basis_points for n, r in ctx.desired.rollouts.items() if n in placements}
+    touched = any(c.target == "db" for c in changes)
+    return entries + _deleted_entries(ctx, changes) + plan_snapshot(ctx, routes, rollouts, touched)
+
+
+def _deleted_entries(ctx: Context, changes: list[Change]) -> list[Change]:
+    out: list[Change] = []
+    for change in changes:
+        if change.target == "db" and change.kind == "skill" and change.action == "delete":
+            entry: Any = ctx.live.cache.entries.get(str(change.before["skill_id"]))
+            if entry is not None:
+                out.append(
+                    Change(
+                        "cache",
+                        "delete",
+                        "entry",
+                        change.key,
+                        REMOVED,
+                        entry,
+                        None,
+                        blocked=change.blocked,
+                    )
+                )
+    return out

@@ -1,0 +1,104 @@
+"""Planning rules for routes and rollouts, including the rollout policy of SPEC 2.5."""
+
+from __future__ import annotations
+
+from collections.abc import Set
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from syncbot.desired import Rollout, format_percentage
+from syncbot.live import RolloutRow, RouteRow
+from syncbot.plan import NEW, REMOVED, Change
+from syncbot.planner.context import Context
+
+
+def route_value(row: RouteRow) -> dict[str, Any]:
+    return {
+        "skill": row.skill,
+        "category": row.category,
+        "priority": row.priority,
+        "min_confidence": row.min_confidence,
+        "patterns": [{"regex": p.regex, "weight": p.weight} for p in row.patterns],
+    }
+
+
+def plan_routes(ctx: Context, present: Set[str]) -> list[Change]:
+    desired = {r.key: r.as_dict() for r in ctx.desired.routes if r.skill in present}
+    live = {key: route_value(row) for key, row in ctx.live.db.routes.items()}
+    return _diff("route", desired, live, ctx)
+
+
+def rollout_value(basis_points: int, salt: str) -> dict[str, Any]:
+    return {"percentage": format_percentage(basis_points), "salt": salt}
+
+
+def plan_rollouts(ctx: Context, present: Set[str]) -> list[Change]:
+    desired = {n: r for n, r in ctx.desired.rollouts.items() if n in present}
+    wanted = {n: rollout_value(r.basis_points, r.salt) for n, r in desired.items()}
+    live = {n: rollout_value(r.basis_points, r.salt) for n, r in ctx.live.db.rollouts.items()}
+    changes = _diff("rollout", wanted, live, ctx)
+    return [
+        _check_policy(ctx, c, desired.get(c.key), ctx.live.db.rollouts.get(c.key)) for c in changes
+    ]
+
+
+def _diff(kind: str, desired: dict[str, Any], live: dict[str, Any], ctx: Context) -> list[Change]:
+    changes: list[Change] = []
+    for key in sorted(desired.keys() | live.keys()):
+        want, have = desired.get(key), live.get(key)
+        if have is None:
+            changes.append(Change("db", "create", kind, key, NEW, None, want))
+        elif want is None:
+            changes.append(Change("db", "delete", kind, key, REMOVED, have, None))
+        elif want != have:
+            reason = ctx.reason(f"db:{kind}:{key}", have)
+            changes.append(Change("db", "update", kind, key, reason, have, want))
+    return changes
+
+
+def _check_policy(
+    ctx: Context, change: Change, want: Rollout | None, have: RolloutRow | None
+) -> Change:
+    blocked = policy_violation(ctx, want, have)
+    if blocked is None:
+        return change
+    return Change(
+        change.target,
+        change.action,
+        change.kind,
+        change.key,
+        change.reason,
+        change.before,
+        change.after,
+        change.detail,
+        blocked,
+    )
+
+
+def policy_violation(ctx: Context, want: Rollout | None, have: RolloutRow | None) -> str | None:
+    """Why an increase is refused (a step skipped, or the current step still soaking), or None."""
+    old = have.basis_points if have else 0
+    new = want.basis_points if want else 0
+    if new <= old:
+        return None  # a decrease is the rollback path: always allowed at once
+    policy = ctx.desired.policy
+    steps = sorted(s * 100 for s in policy.steps)
+    if steps:
+        higher = [s for s in steps if s > old]
+        if not higher or new != higher[0]:
+            nxt = format_percentage(higher[0]) if higher else "none"
+            move = f"{format_percentage(old)}% to {format_percentage(new)}%"
+            return f"increase from {move} skips a step (next step: {nxt}%)"
+    return _soak_violation(ctx, have, old)
+
+
+def _soak_violation(ctx: Context, have: RolloutRow | None, old: int) -> str | None:
+    hours = ctx.desired.policy.min_soak_hours
+    now = ctx.options.now_epoch_s
+    if not hours or old == 0 or have is None or have.changed_at is None or now is None:
+        return None
+    ready = have.changed_at + timedelta(hours=hours)
+    if datetime.fromtimestamp(now, UTC) >= ready:
+        return None
+    since = f"at {format_percentage(old)}% since {have.changed_at:%Y-%m-%d %H:%M}Z"
+    return f"{since}; the soak of {hours:g} h ends {ready:%Y-%m-%d %H:%M}Z"

@@ -1,0 +1,162 @@
+"""Planning rules for skills: API uploads, re-pins and deletions, and the database rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from syncbot.desired import Skill
+from syncbot.live import SkillRow
+from syncbot.plan import DRIFT, NEW, REMOVED, Change
+from syncbot.planner.context import Context
+
+PENDING = "(assigned by this apply)"
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a desired skill lives after the apply; None ids are assigned by an upload."""
+
+    skill_id: str | None
+    version_id: str | None
+
+
+def _upload_detail(skill: Skill) -> str:
+    size = sum(len(f.data) for f in skill.files)
+    return f"upload {len(skill.files)} files, {size} bytes, sha256 {skill.content_sha256[:12]}"
+
+
+def _api_change(
+    action: str, skill: Skill, reason: str, before: Any, after: Any, detail: str
+) -> Change:
+    return Change("api", action, "skill", skill.name, reason, before, after, detail)  # type: ignore[arg-type]
+
+
+def _api_state(skill_id: str | None, version_id: str | None, sha: str | None) -> dict[str, Any]:
+    return {
+        "skill_id": skill_id or PENDING,
+        "version_id": version_id or PENDING,
+        "content_sha256": sha,
+    }
+
+
+def place_new(
+    ctx: Context, skill: Skill, reason: str, exclude: str | None = None
+) -> tuple[list[Change], Placement]:
+    """A skill the API does not hold for us: re-pin, upload to a known skill, adopt, or create."""
+    sha = skill.content_sha256
+    known = ctx.live_version(skill.name, sha)
+    if known is not None and known.skill_id != exclude:
+        after = _api_state(known.skill_id, known.version_id, sha)
+        detail = f"re-pin version {known.version_id} uploaded earlier: no upload"
+        return [_api_change("repin", skill, reason, None, after, detail)], Placement(
+            known.skill_id, known.version_id
+        )
+    skill_id = ctx.known_skill_id(skill.name, exclude=exclude) or ctx.adoptable(skill.name)
+    if skill_id is not None:
+        detail = f"{_upload_detail(skill)} as a new version of existing API skill {skill_id}"
+        change = _api_change("update", skill, reason, None, _api_state(skill_id, None, sha), detail)
+        return [change], Placement(skill_id, None)
+    change = _api_change(
+        "create", skill, reason, None, _api_state(None, None, sha), _upload_detail(skill)
+    )
+    return [change], Placement(None, None)
+
+
+def _pinned_version_missing(ctx: Context, row: SkillRow) -> bool:
+    api_skill = ctx.api_by_id[row.skill_id]
+    if api_skill.latest_version == row.version_id:
+        return False
+    versions = ctx.live.api_versions.get(row.skill_id)
+    return versions is not None and row.version_id not in {v.address for v in versions}
+
+
+def place_existing(ctx: Context, skill: Skill, row: SkillRow) -> tuple[list[Change], Placement]:
+    before = _api_state(row.skill_id, row.version_id, row.content_sha256)
+    sha = skill.content_sha256
+    if row.skill_id not in ctx.api_by_id:
+        changes, placement = place_new(ctx, skill, DRIFT, exclude=row.skill_id)
+        return [_with_before(c, before, "skill missing from the API") for c in changes], placement
+    if sha == row.content_sha256:
+        if not _pinned_version_missing(ctx, row):
+            return [], Placement(row.skill_id, row.version_id)
+        detail = f"pinned version {row.version_id} missing from the API: {_upload_detail(skill)}"
+        after = _api_state(row.skill_id, None, sha)
+        return [_api_change("update", skill, DRIFT, before, after, detail)], Placement(
+            row.skill_id, None
+        )
+    known = ctx.live_version(skill.name, sha, skill_id=row.skill_id)
+    reason = ctx.reason(f"db:skill:{skill.name}", live_row(row))
+    if known is not None:
+        after = _api_state(row.skill_id, known.version_id, sha)
+        detail = f"re-pin version {known.version_id} uploaded earlier: no upload"
+        return [_api_change("repin", skill, reason, before, after, detail)], Placement(
+            row.skill_id, known.version_id
+        )
+    after = _api_state(row.skill_id, None, sha)
+    return [_api_change("update", skill, reason, before, after, _upload_detail(skill))], Placement(
+        row.skill_id, None
+    )
+
+
+def _with_before(change: Change, before: Any, why: str) -> Change:
+    return Change(
+        change.target,
+        change.action,
+        change.kind,
+        change.key,
+        change.reason,
+        before,
+        change.after,
+        f"{why}: {change.detail}",
+    )
+
+
+def live_row(row: SkillRow) -> dict[str, Any]:
+    return {
+        "skill_id": row.skill_id,
+        "version_id": row.version_id,
+        "display_name": row.display_name,
+        "description": row.description,
+        "type": row.type,
+        "category": row.category,
+        "version": row.version,
+        "config": dict(row.config),
+        "content_sha256": row.content_sha256,
+        "critical": row.critical,
+    }
+
+
+def desired_row(skill: Skill, placement: Placement) -> dict[str, Any]:
+    return {
+        "skill_id": placement.skill_id or PENDING,
+        "version_id": placement.version_id or PENDING,
+        **skill.metadata(),
+    }
+
+
+def db_change(
+    ctx: Context, skill: Skill, row: SkillRow | None, placement: Placement, api: list[Change]
+) -> list[Change]:
+    after = desired_row(skill, placement)
+    if row is None:
+        return [
+            Change("db", "create", "skill", skill.name, api[0].reason if api else NEW, None, after)
+        ]
+    before = live_row(row)
+    if before == after:
+        return []
+    reason = api[0].reason if api else ctx.reason(f"db:skill:{skill.name}", before)
+    return [Change("db", "update", "skill", skill.name, reason, before, after)]
+
+
+def plan_removed(ctx: Context, row: SkillRow) -> list[Change]:
+    before = live_row(row)
+    changes = [Change("db", "delete", "skill", row.name, REMOVED, before, None)]
+    if ctx.api_enabled and row.skill_id in ctx.api_by_id:
+        api_before = _api_state(row.skill_id, row.version_id, row.content_sha256)
+        detail = f"delete API skill {row.skill_id} and its versions"
+        changes.append(
+            Change("api", "delete", "skill", row.name, REMOVED, api_before, None, detail)
+        )
+    return changes

@@ -1,0 +1,378 @@
+"""Executes a plan in the order of SPEC section 5, journaling every mutation.
+
+API uploads -> one database transaction -> Redis -> API deletions. Dry-run runs the same
+steps and stops only at each write (see `Executor._write`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
+
+from syncbot.desired import DesiredState, Pattern, Skill, format_percentage
+from syncbot.errors import PolicyError, SyncbotError, TargetError
+from syncbot.live import LiveState, RolloutRow, RouteRow, SkillRow, VersionRow
+from syncbot.plan import Change, Plan
+from syncbot.planner import PlanOptions, make_plan
+from syncbot.planner.cache import cache_entry
+from syncbot.planner.skills import Placement, desired_row
+from syncbot.reader import read_live
+from syncbot.session import Targets
+from syncbot.targets.postgres import DbWrites
+
+T = TypeVar("T")
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    prune: bool = False
+    max_deletions: int | None = None
+    lock_timeout_s: float = 60.0
+    dry_run: bool = False
+    actor: str = "unknown"
+    saved_plan: Plan | None = None
+    max_cache_entries: int = 100
+
+
+@dataclass
+class ApplyResult:
+    plan: Plan
+    status: str = "noop"
+    run_id: int | None = None
+    uploads: int = 0
+    notes: list[str] = field(default_factory=list)
+    writes: list[str] = field(default_factory=list)
+
+
+def plan_options(options: ApplyOptions) -> PlanOptions:
+    return PlanOptions(
+        prune=options.prune,
+        max_deletions=options.max_deletions,
+        now_epoch_s=time.time(),
+        max_cache_entries=options.max_cache_entries,
+    )
+
+
+def apply(
+    desired: DesiredState, targets: Targets, options: ApplyOptions, progress: Progress | None = None
+) -> ApplyResult:
+    if not options.dry_run:
+        targets.db.migrate()
+    with targets.db.apply_lock(desired.environment, options.lock_timeout_s):
+        live = read_live(targets, desired)
+        plan = make_plan(desired, live, plan_options(options))
+        if options.saved_plan is not None:
+            plan = check_saved_plan(options.saved_plan, plan)
+        refuse_blocked(plan)
+        executor = Executor(desired, targets, plan, live, options, progress or (lambda _: None))
+        return executor.run()
+
+
+def check_saved_plan(saved: Plan, fresh: Plan) -> Plan:
+    """Keep the saved plan's changes, refusing if any object it touches changed since."""
+    if saved.environment != fresh.environment:
+        raise PolicyError(f"the saved plan is for {saved.environment!r}, not {fresh.environment!r}")
+    stale = sorted(o for o, fp in saved.fingerprints.items() if fresh.fingerprints.get(o) != fp)
+    if stale:
+        shown = ", ".join(stale[:5]) + (f" and {len(stale) - 5} more" if len(stale) > 5 else "")
+        raise PolicyError(
+            f"the saved plan is stale: changed since it was made: {shown}; plan again"
+        )
+    wanted = set(saved.fingerprints)
+    return replace(fresh, changes=tuple(c for c in fresh.changes if c.object_id in wanted))
+
+
+def refuse_blocked(plan: Plan) -> None:
+    blocked = plan.blocked
+    if blocked:
+        lines = "; ".join(f"{c.target} {c.kind} {c.key}: {c.blocked}" for c in blocked[:5])
+        raise PolicyError(f"apply refused by policy ({len(blocked)} changes): {lines}")
+
+
+class Executor:
+    """One apply run. Each `_write` is the only place a live system is changed."""
+
+    def __init__(
+        self,
+        desired: DesiredState,
+        targets: Targets,
+        plan: Plan,
+        live: LiveState,
+        options: ApplyOptions,
+        progress: Progress,
+    ) -> None:
+        self.desired, self.targets, self.plan, self.live = desired, targets, plan, live
+        self.options, self.progress = options, progress
+        self.result = ApplyResult(plan=plan, notes=list(plan.notes))
+        self.placed: dict[str, tuple[str, str]] = {}
+        self.uploaded: list[VersionRow] = []
+
+    def run(self) -> ApplyResult:
+        if self.plan.is_empty:
+            return self.result
+        if not self.options.dry_run:
+            self.result.run_id = self.targets.db.start_run(
+                self.desired.environment, self.desired.commit, self.options.actor,
+                self.plan.as_dict(), dry_run=False,
+            )  # fmt: skip
+        try:
+            self._run_phases()
+        except BaseException as exc:
+            self._finish("failed", error=_one_line(exc))
+            raise
+        return self.result
+
+    def _run_phases(self) -> None:
+        self._upload_phase()
+        self._database_phase()
+        degraded = self._cache_phase()
+        self._delete_phase()
+        status = "dry-run" if self.options.dry_run else ("degraded" if degraded else "succeeded")
+        self._finish(status)
+
+    def _finish(self, status: str, error: str | None = None) -> None:
+        self.result.status = status
+        if self.result.run_id is not None:
+            summary = {"changes": len(self.plan.changes), "uploads": self.result.uploads}
+            self.targets.db.finish_run(self.result.run_id, status, error=error, summary=summary)
+
+    def _write(self, description: str, fn: Callable[[], T]) -> T | None:
+        self.result.writes.append(description)
+        if self.options.dry_run:
+            self.progress(f"would {description}")
+            return None
+        value = fn()
+        self.progress(description)
+        return value
+
+    def _journal(self, entry: dict[str, Any]) -> None:
+        if self.result.run_id is not None and not self.options.dry_run:
+            self.targets.db.journal(self.result.run_id, entry)
+
+    # -- phase 1: API uploads and re-pins --------------------------------------------
+    def _upload_phase(self) -> None:
+        changes = [c for c in self.plan.by_target("api") if c.action != "delete"]
+        for change in changes:
+            if change.action == "repin":
+                self.placed[change.key] = (change.after["skill_id"], change.after["version_id"])
+        uploads = [c for c in changes if c.action in ("create", "update")]
+        if uploads and self.targets.api is not None:
+            results = self.targets.api.map_concurrent(self._upload, uploads)
+            self._raise_upload_failures(uploads, results)
+
+    def _upload(self, change: Change) -> None:
+        skill = self.desired.skills[change.key]
+        self._journal(
+            {"op": "upload", "skill": skill.name, "action": change.action, "outcome": "started"}
+        )
+        try:
+            placed = self._write(
+                f"upload {skill.name} ({change.action})", lambda: self._send(change, skill)
+            )
+        except SyncbotError as exc:
+            self._journal(
+                {"op": "upload", "skill": skill.name, "outcome": "failed", "error": exc.message}
+            )
+            raise
+        if placed is None:
+            placed = (str(change.after["skill_id"]), "(dry-run)")
+        self.placed[skill.name] = placed
+
+    def _send(self, change: Change, skill: Skill) -> tuple[str, str]:
+        api = self.targets.api
+        assert api is not None
+        if change.action == "create":
+            created, version = api.create_skill(skill.name, skill.display_name, skill.files)
+            skill_id, version_id = created.id, version.address
+        else:
+            skill_id = str(change.after["skill_id"])
+            version_id = api.create_version(skill_id, skill.name, skill.files).address
+        row = VersionRow(
+            skill.name, skill_id, version_id, skill.content_sha256, commit=self.desired.commit
+        )
+        # recorded at once (own transaction) so a run killed later re-pins instead of re-uploading
+        self.targets.db.record_version(row)
+        self.uploaded.append(row)
+        self.result.uploads += 1
+        self._journal(
+            {
+                "op": "upload",
+                "skill": skill.name,
+                "outcome": "ok",
+                "skill_id": skill_id,
+                "version_id": version_id,
+            }
+        )
+        return skill_id, version_id
+
+    def _raise_upload_failures(self, uploads: list[Change], results: list[Any]) -> None:
+        failed = [
+            (c.key, r)
+            for c, r in zip(uploads, results, strict=True)
+            if isinstance(r, BaseException)
+        ]
+        if not failed:
+            return
+        first = failed[0][1]
+        names = ", ".join(name for name, _ in failed)
+        message = f"{len(failed)} of {len(uploads)} uploads failed ({names}); nothing was written to the database: {_one_line(first)}"
+        raise TargetError("skills-api", message) from first
+
+    # -- phase 2: one database transaction -----------------------------------------
+    def _database_phase(self) -> None:
+        writes = self._db_writes()
+        if _has_db_writes(writes) or self.uploaded:
+            run_id = self.result.run_id or 0
+            self._write(
+                "commit the database transaction",
+                lambda: self.targets.db.commit_apply(run_id, self.desired.environment, writes),
+            )
+
+    def _db_writes(self) -> DbWrites:
+        db = self.plan.by_target("db")
+        live_only = [c for c in db if c.action != "delete"]
+        return DbWrites(
+            commit=self.desired.commit,
+            upsert_skills=[self._skill_row(c.key) for c in live_only if c.kind == "skill"],
+            delete_skills=[c.key for c in db if c.kind == "skill" and c.action == "delete"],
+            versions=list(self.uploaded),
+            upsert_routes=[_route_row(c.after) for c in live_only if c.kind == "route"],
+            delete_routes=[c.key for c in db if c.kind == "route" and c.action == "delete"],
+            upsert_rollouts=[self._rollout_row(c.key) for c in live_only if c.kind == "rollout"],
+            delete_rollouts=[c.key for c in db if c.kind == "rollout" and c.action == "delete"],
+        )
+
+    def _skill_row(self, name: str) -> SkillRow:
+        skill = self.desired.skills[name]
+        row = self.live.db.skills.get(name)
+        placed = self.placed.get(name)
+        if placed is None:
+            assert row is not None, f"{name} has neither a live row nor an upload"
+            placed = (row.skill_id, row.version_id)
+        skill_id, version_id = placed
+        meta = skill.metadata()
+        return SkillRow(
+            name=name, skill_id=skill_id, version_id=version_id,
+            display_name=skill.display_name, description=skill.description, type=skill.type,
+            category=skill.category, version=skill.version, config=meta["config"],
+            content_sha256=skill.content_sha256, critical=skill.critical, commit=self.desired.commit,
+        )  # fmt: skip
+
+    def _rollout_row(self, name: str) -> RolloutRow:
+        rollout = self.desired.rollouts[name]
+        return RolloutRow(name, rollout.basis_points, rollout.salt, commit=self.desired.commit)
+
+    # -- phase 3: Redis, derived from the committed rows -----------------------------
+    def _cache_phase(self) -> bool:
+        """Returns True when the cache could not be updated (the run is then degraded)."""
+        cache_changes = self.plan.by_target("cache")
+        if not self.live.cache.available:
+            self.result.notes.append(f"cache not updated: {self.live.cache.error or 'unreachable'}")
+            return bool(self.plan.by_target("db"))
+        if not cache_changes:
+            return False
+        try:
+            self._write(
+                "update the cache and publish skills:changed",
+                lambda: self._send_cache(cache_changes),
+            )
+        except TargetError as exc:
+            self.result.notes.append(f"cache not updated, run degraded: {exc.message}")
+            self._journal({"op": "cache", "outcome": "failed", "error": exc.message})
+            return True
+        return False
+
+    def _send_cache(self, changes: tuple[Change, ...]) -> int:
+        entries: dict[str, dict[str, Any]] = {}
+        for change in changes:
+            if change.kind == "entry" and change.action != "delete":
+                row = self._final_row(change.key)
+                entries[str(row["skill_id"])] = cache_entry(change.key, row)
+        deleted = [
+            str(c.before["skill_id"]) for c in changes if c.kind == "entry" and c.action == "delete"
+        ]
+        kinds = {c.kind for c in changes} | {c.kind for c in self.plan.by_target("db")}
+        routes = self._final_routes() if kinds & {"registry", "route", "skill"} else None
+        rollouts = self._final_rollouts() if kinds & {"rollouts", "rollout", "skill"} else None
+        revision = self.targets.cache.write(
+            self.desired.environment,
+            entries=entries,
+            delete_ids=deleted,
+            routes=routes,
+            rollouts=rollouts,
+        )
+        self._journal(
+            {"op": "cache", "outcome": "ok", "revision": revision, "entries": len(entries)}
+        )
+        return revision
+
+    def _final_row(self, name: str) -> dict[str, Any]:
+        row = self.live.db.skills.get(name)
+        placed = self.placed.get(name)
+        if placed is None:
+            assert row is not None, f"{name} has neither a live row nor an upload"
+            placed = (row.skill_id, row.version_id)
+        final = desired_row(self.desired.skills[name], Placement(*placed))
+        final["commit"] = (
+            self.desired.commit if self._row_changed(name) else (row.commit if row else None)
+        )
+        return final
+
+    def _row_changed(self, name: str) -> bool:
+        return any(c.kind == "skill" and c.key == name for c in self.plan.by_target("db"))
+
+    def _present(self) -> set[str]:
+        kept = set(self.live.db.skills) - {
+            c.key for c in self.plan.by_target("db") if c.kind == "skill" and c.action == "delete"
+        }
+        return (kept | set(self.placed)) & set(self.desired.skills)
+
+    def _final_routes(self) -> list[dict[str, Any]]:
+        present = self._present()
+        routes = [r.as_dict() for r in self.desired.routes if r.skill in present]
+        return sorted(routes, key=lambda r: (r["skill"], r["category"]))
+
+    def _final_rollouts(self) -> dict[str, str]:
+        present = self._present()
+        return {
+            n: format_percentage(r.basis_points)
+            for n, r in sorted(self.desired.rollouts.items())
+            if n in present
+        }
+
+    # -- phase 4: API deletions, last -------------------------------------------------
+    def _delete_phase(self) -> None:
+        api = self.targets.api
+        for change in (c for c in self.plan.by_target("api") if c.action == "delete"):
+            skill_id = str(change.before["skill_id"])
+            if api is not None:
+                self._write(
+                    f"delete API skill {change.key} ({skill_id})",
+                    lambda s=skill_id: api.delete_skill(s),
+                )  # type: ignore[misc]
+                self._journal(
+                    {"op": "delete", "skill": change.key, "skill_id": skill_id, "outcome": "ok"}
+                )
+
+
+def _route_row(value: dict[str, Any]) -> RouteRow:
+    patterns = tuple(Pattern(p["regex"], p["weight"]) for p in value["patterns"])
+    key = f"{value['skill']}:{value['category']}"
+    return RouteRow(
+        key, value["skill"], value["category"], value["priority"], value["min_confidence"], patterns
+    )
+
+
+def _has_db_writes(writes: DbWrites) -> bool:
+    return any(
+        (writes.upsert_skills, writes.delete_skills, writes.upsert_routes, writes.delete_routes,
+         writes.upsert_rollouts, writes.delete_rollouts)
+    )  # fmt: skip
+
+
+def _one_line(exc: BaseException) -> str:
+    text = exc.message if isinstance(exc, SyncbotError) else f"{type(exc).__name__}: {exc}"
+    return " ".join(text.split())[:500]

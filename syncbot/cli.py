@@ -1,0 +1,130 @@
+"""The thin click shell: parse options, call one function, map the outcome to an exit code.
+
+Exit codes: 0 success or no changes; 1 user-facing error; 2 changes present (plan
+--detailed-exitcode); 3 internal error; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from syncbot import __version__
+from syncbot.errors import SyncbotError
+from syncbot.redact import redact_text
+from syncbot.settings import Settings
+
+EXIT_CHANGES = 2
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
+# set by the group callback so that the top-level handler knows whether to show causes
+_VERBOSE = [0]
+
+
+@dataclass
+class App:
+    repo: Path = Path(".")
+    verbose: int = 0
+    quiet: bool = False
+    settings: Settings = field(default_factory=Settings)
+
+    def say(self, text: str = "", *, err: bool = False) -> None:
+        if not (self.quiet and not err):
+            click.echo(redact_text(text, self.settings.secrets()), err=err)
+
+    def progress(self, text: str) -> None:
+        if not self.quiet and sys.stderr.isatty():
+            click.echo(f"  … {redact_text(text, self.settings.secrets())}", err=True)
+
+
+pass_app = click.make_pass_decorator(App)
+env_option = click.option(
+    "--env", "environment", help="Environment (default: $SYNCBOT_ENV or staging)."
+)
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="""Examples:
+
+\b
+  syncbot validate --format github
+  syncbot plan --env production --format markdown > plan.md
+  syncbot apply --env staging --prune
+  syncbot routes test "I need to analyze this contract"
+  syncbot rollout bucket contract-analysis-ro user-42 --env production
+""",
+)
+@click.option(
+    "--repo",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    help="Repository root.",
+)
+@click.option("-v", "--verbose", count=True, help="More detail (errors: the cause chain).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
+@click.version_option(__version__, prog_name="syncbot")
+@click.pass_context
+def cli(ctx: click.Context, repo: Path, verbose: int, quiet: bool) -> None:
+    """Keep the Skills API, PostgreSQL and Redis equal to this configuration repository."""
+    _VERBOSE[0] = verbose
+    ctx.obj = App(repo=repo, verbose=verbose, quiet=quiet, settings=Settings.from_env())
+
+
+def _env(app: App, environment: str | None) -> str:
+    return environment or app.settings.environment
+
+
+# The command modules register themselves on `cli`; imported here for their side effect.
+from syncbot.commands import config_cmds, demo_cmd, live_cmds  # noqa: E402,F401
+from syncbot.emulator.command import emulator_command  # noqa: E402
+
+cli.add_command(emulator_command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    sys.exit(run(argv))
+
+
+def run(argv: list[str] | None = None) -> int:
+    """The one top-level handler: every error becomes one line and an exit code."""
+    settings_secrets: tuple[str, ...] = ()
+    try:
+        settings_secrets = Settings.from_env().secrets()
+        result = cli.main(args=argv, prog_name="syncbot", standalone_mode=False)
+        return int(result or 0)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        click.echo(f"error: {exc.format_message()}", err=True)
+        return 1
+    except click.exceptions.Abort:
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except SyncbotError as exc:
+        return _report(exc, settings_secrets, exc.exit_code)
+    except Exception as exc:  # a bug: say so plainly, details with -v
+        return _report(exc, settings_secrets, EXIT_INTERNAL, prefix="internal error: ")
+
+
+def _report(
+    exc: BaseException, secrets: tuple[str, ...], code: int, prefix: str = "error: "
+) -> int:
+    message = exc.message if isinstance(exc, SyncbotError) else f"{type(exc).__name__}: {exc}"
+    click.echo(redact_text(prefix + " ".join(message.split()), secrets), err=True)
+    if _VERBOSE[0]:
+        detail = "".join(traceback.format_exception(exc))
+        click.echo(redact_text(detail, secrets), err=True)
+    return code
+
+
+def dump_json(value: Any) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)

@@ -41,6 +41,11 @@ def runs(name: str, job_id: str) -> str:
     return "\n".join(s.get("run", "") for j, s in steps(name) if j == job_id)
 
 
+def flat(script: str) -> str:
+    """One line per command: continuation lines joined, runs of blanks made one space."""
+    return "\n".join(" ".join(line.split()) for line in script.replace("\\\n", " ").splitlines())
+
+
 def test_the_four_workflows_exist_and_nothing_else() -> None:
     assert sorted(p.stem for p in WORKFLOWS.glob("*.y*ml")) == sorted(NAMES)
 
@@ -119,7 +124,8 @@ def test_pr_validates_without_secrets_and_plans_each_environment() -> None:
     assert pr["plan"]["strategy"]["matrix"]["env"] == ["staging", "production"]
     assert pr["plan"]["environment"] == {"name": "${{ matrix.env }}-readonly"}
     script = runs("pr", "plan")
-    assert "--format markdown" in script and "--detailed-exitcode" in script
+    # `plan --out` saves the JSON plan for `apply --plan`; the Markdown is stdout.
+    assert '--format markdown --detailed-exitcode > "plan-$SYNCBOT_ENV.md"' in flat(script)
     assert '"$status" -ne 2' in script  # exit 2 (changes) is a success
     assert '--marker "syncbot-plan-$SYNCBOT_ENV"' in script
     assert 'syncbot github summary --file "plan-$SYNCBOT_ENV.md"' in script
@@ -129,6 +135,8 @@ def test_drift_opens_or_closes_the_issue_on_the_plan_exit_code() -> None:
     by_condition = {s.get("if"): s.get("run", "") for _, s in steps("drift")}
     assert "syncbot github drift-issue" in by_condition["steps.plan.outputs.status == '2'"]
     assert "--file drift.md" in by_condition["steps.plan.outputs.status == '2'"]
+    plan = next(s["run"] for _, s in steps("drift") if s.get("id") == "plan")
+    assert "--format markdown --detailed-exitcode > drift.md" in flat(plan)
     assert by_condition["steps.plan.outputs.status == '0'"].endswith("--resolved")
 
 

@@ -17,8 +17,13 @@ class JsonFileStore:
         self.path = Path(path)
 
     def load_into(self, state: EmulatorState) -> None:
-        if self.path.exists():
+        """Load the file if it exists; ValueError names the file when it is not ours."""
+        if not self.path.exists():
+            return
+        try:
             state.load_dict(json.loads(self.path.read_text(encoding="utf-8")))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{self.path}: not an emulator state file ({exc})") from None
 
     def save(self, state: EmulatorState) -> None:
         # Temp file in the same directory then rename: a killed emulator never leaves half a

@@ -28,6 +28,7 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
     """Tracks its connections so stop() can end idle keep-alive ones and join their threads."""
 
     daemon_threads = True
+    request_queue_size = 128  # the stdlib's 5 drops connects when a client fans out
 
     def __init__(self, address: tuple[str, int], context: Context) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
@@ -48,6 +49,7 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         )
         with self._connections_lock:
             self._connections[request] = thread
+        self.context.stats.record_connection()
         thread.start()
 
     def shutdown_request(self, request: Any) -> None:

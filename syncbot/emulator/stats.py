@@ -17,6 +17,7 @@ class Stats:
         with self._lock:
             self._requests = 0
             self._uploads = 0
+            self._connections = 0
             self._by_route: Counter[str] = Counter()
             self._faults: Counter[str] = Counter()
 
@@ -25,6 +26,10 @@ class Stats:
         with self._lock:
             self._requests += 1
             self._by_route[f"{method} {template or '<unknown>'}"] += 1
+
+    def record_connection(self) -> None:
+        with self._lock:
+            self._connections += 1
 
     def record_upload(self) -> None:
         with self._lock:
@@ -44,6 +49,12 @@ class Stats:
         """Successful create-skill and create-version calls (including lost responses)."""
         with self._lock:
             return self._uploads
+
+    @property
+    def connections(self) -> int:
+        """TCP connections accepted: with keep-alive, far fewer than requests."""
+        with self._lock:
+            return self._connections
 
     @property
     def by_route(self) -> dict[str, int]:

@@ -1,0 +1,1 @@
+"""Reading the repository files: sources, safe YAML, schemas, loading."""

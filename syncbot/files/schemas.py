@@ -1,0 +1,356 @@
+"""The file formats (SPEC 2.1-2.5), defined once as pydantic v2 models.
+
+Strict everywhere: `"5"` is not a number, `yes` is not a boolean, unknown keys are
+errors. A validator that enforces a named lint rule raises a PydanticCustomError whose
+type is that rule id (for example `skill-name-format`), so translation keeps the rule.
+The JSON Schemas for editors are exported from these same models.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    RootModel,
+    Tag,
+    WithJsonSchema,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from syncbot.files.semver import SEMVER_PATTERN, is_semver
+from syncbot.lint.content import ALLOWABLE_RULES
+
+DEFAULT_CATEGORIES = ("analysis", "drafting", "research", "compliance")
+DEFAULT_ENVIRONMENTS = ("staging", "production")
+FRONT_MATTER_KEYS = ("allowed-tools", "compatibility", "description", "license", "metadata", "name")
+NAME_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+RESERVED_WORDS = ("anthropic", "claude")
+_NAME = re.compile(NAME_PATTERN)
+_XML_TAG = re.compile(r"<[^<>]*>")
+_ENV_NAME = r"^[a-z0-9][a-z0-9_-]*$"
+
+_STRICT = ConfigDict(strict=True, frozen=True, allow_inf_nan=False)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", **_STRICT)
+
+
+def _rule_error(rule: str, message: str) -> PydanticCustomError:
+    # The message goes in as context, never as the template: user text may hold braces.
+    return PydanticCustomError(rule, "{detail}", {"detail": message})
+
+
+# --- SKILL.md front matter (2.1) ---------------------------------------------------------
+
+
+def _check_skill_name(name: str) -> str:
+    if not 1 <= len(name) <= 64 or not _NAME.match(name):
+        raise _rule_error(
+            "skill-name-format",
+            f"name {name!r} must be 1-64 characters of a-z, 0-9 and '-', without a leading, "
+            "trailing or doubled hyphen",
+        )
+    reserved = [word for word in RESERVED_WORDS if word in name]
+    if reserved:
+        message = f"name {name!r} must not contain the reserved word {reserved[0]!r}"
+        raise _rule_error("skill-name-reserved", message)
+    return name
+
+
+def _check_description(text: str) -> str:
+    if not text.strip():
+        raise _rule_error("skill-description", "description must not be empty")
+    if len(text) > 1024:
+        message = f"description is {len(text)} characters, over the limit of 1024"
+        raise _rule_error("skill-description", message)
+    tag = _XML_TAG.search(text)
+    if tag:
+        message = f"description must not contain XML tags (found {tag.group()!r})"
+        raise _rule_error("skill-description", message)
+    return text
+
+
+def _check_compatibility(text: str) -> str:
+    if not 1 <= len(text) <= 500:
+        message = f"compatibility must be 1-500 characters (got {len(text)})"
+        raise _rule_error("skill-compatibility", message)
+    return text
+
+
+SkillName = Annotated[
+    str,
+    AfterValidator(_check_skill_name),
+    WithJsonSchema({"type": "string", "pattern": NAME_PATTERN, "maxLength": 64}),
+]
+
+
+def _list_or_other(value: Any) -> str:
+    return "list" if isinstance(value, list) else "string"
+
+
+class SkillFrontMatter(_Model):
+    """The YAML front matter of SKILL.md: exactly the keys the Skills API accepts."""
+
+    name: SkillName
+    description: Annotated[
+        str, AfterValidator(_check_description), Field(json_schema_extra={"maxLength": 1024})
+    ]
+    license: str | None = None
+    compatibility: Annotated[
+        str | None,
+        AfterValidator(lambda v: v if v is None else _check_compatibility(v)),
+        Field(json_schema_extra={"maxLength": 500}),
+    ] = None
+    metadata: dict[str, str] | None = None
+    allowed_tools: (
+        Annotated[
+            Annotated[str, Tag("string")] | Annotated[list[str], Tag("list")],
+            Discriminator(_list_or_other),
+        ]
+        | None
+    ) = Field(default=None, alias="allowed-tools")
+
+
+# --- skill.yaml (2.2) ------------------------------------------------------------------------
+
+
+class SkillConfig(_Model):
+    max_tokens: int | None = Field(default=None, ge=1, le=200000)
+    temperature: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
+def _check_allow_rule(rule: str) -> str:
+    if rule not in ALLOWABLE_RULES:
+        allowed = ", ".join(sorted(ALLOWABLE_RULES))
+        message = f"rule {rule!r} cannot be allowed; only these can: {allowed}"
+        raise _rule_error("skill-allow-rule", message)
+    return rule
+
+
+def _check_relative_path(path: str | None) -> str | None:
+    if path is not None and (path.startswith("/") or ".." in path.split("/") or not path):
+        raise ValueError(f"path {path!r} must be relative to the skill folder, without '..'")
+    return path
+
+
+class AllowEntry(_Model):
+    """An explicit exception to a dangerous-code rule, with the reviewer-facing reason."""
+
+    rule: Annotated[
+        str,
+        AfterValidator(_check_allow_rule),
+        Field(json_schema_extra={"enum": sorted(ALLOWABLE_RULES)}),
+    ]
+    path: Annotated[str | None, AfterValidator(_check_relative_path)] = None
+    reason: str = Field(min_length=1, pattern=r"\S")
+
+
+def _check_single_line(text: str) -> str:
+    if "\n" in text or "\r" in text:
+        raise ValueError("display_name must be a single line")
+    return text
+
+
+class SkillMeta(_Model):
+    """skill.yaml: the platform metadata of a skill (never uploaded)."""
+
+    display_name: Annotated[str, AfterValidator(_check_single_line)] = Field(
+        min_length=1, max_length=255
+    )
+    description: str = Field(min_length=1)
+    type: Literal["code", "prompt"]
+    category: str = Field(min_length=1)
+    version: str = Field(json_schema_extra={"pattern": SEMVER_PATTERN})
+    config: SkillConfig | None = None
+    critical: bool = False
+    owners: list[str] = Field(default_factory=list)
+    allow: list[AllowEntry] = Field(default_factory=list)
+
+    @field_validator("version")
+    @classmethod
+    def _semver(cls, version: str) -> str:
+        if not is_semver(version):
+            raise ValueError(f"version {version!r} is not a semantic version such as 1.2.0")
+        return version
+
+
+# --- registry/*.yaml (2.3) -------------------------------------------------------------------
+
+
+class PatternModel(_Model):
+    regex: str
+    weight: float = Field(default=1.0, gt=0.0, le=1.0)
+
+
+def _mapping_or_other(value: Any) -> str:
+    return "mapping" if isinstance(value, dict) else "string"
+
+
+PatternItem = Annotated[
+    Annotated[str, Tag("string")] | Annotated[PatternModel, Tag("mapping")],
+    Discriminator(_mapping_or_other),
+]
+
+
+class Examples(_Model):
+    match: list[str] = Field(default_factory=list)
+    no_match: list[str] = Field(default_factory=list)
+
+
+class RouteModel(_Model):
+    skill: str
+    category: str = Field(min_length=1)
+    priority: int = Field(ge=1)
+    min_confidence: float = Field(ge=0.0, le=1.0)
+    patterns: list[PatternItem] = Field(min_length=1)
+    examples: Examples | None = None
+
+
+class RegistryFile(_Model):
+    """registry/*.yaml: routing patterns."""
+
+    routes: list[RouteModel]
+
+
+# --- rollouts/<environment>.yaml (2.4) -------------------------------------------------------
+
+
+def _check_percentage(value: float) -> float:
+    if not 0 <= value <= 100:
+        message = f"percentage must be between 0 and 100, got {value:g}"
+        raise _rule_error("rollout-range", message)
+    if Decimal(repr(value)).as_tuple().exponent < -2:  # type: ignore[operator]
+        message = f"percentage {value!r} has more than two decimals (the unit is 0.01%)"
+        raise _rule_error("rollout-precision", message)
+    return value
+
+
+Percentage = Annotated[
+    float,
+    AfterValidator(_check_percentage),
+    WithJsonSchema({"type": "number", "minimum": 0, "maximum": 100}),
+]
+
+
+class RolloutEntry(_Model):
+    percentage: Percentage
+    salt: str | None = Field(default=None, min_length=1)
+
+
+def _number_or_mapping(value: Any) -> str:
+    return "mapping" if isinstance(value, dict) else "number"
+
+
+RolloutValue = Annotated[
+    Annotated[Percentage, Tag("number")] | Annotated[RolloutEntry, Tag("mapping")],
+    Discriminator(_number_or_mapping),
+]
+
+
+class RolloutFile(RootModel[dict[str, RolloutValue]]):
+    """rollouts/<environment>.yaml: skill name to percentage (or percentage and salt)."""
+
+    model_config = _STRICT
+
+
+# --- syncbot.yaml (2.5) ----------------------------------------------------------------------
+
+
+class RolloutPolicyModel(_Model):
+    steps: list[int] = Field(min_length=2)
+    min_soak_hours: float = Field(default=0.0, ge=0.0)
+
+    @field_validator("steps")
+    @classmethod
+    def _ascending(cls, steps: list[int]) -> list[int]:
+        if steps[0] != 0 or steps[-1] != 100:
+            raise ValueError("steps must start at 0 and end at 100")
+        if any(b <= a for a, b in itertools.pairwise(steps)):
+            raise ValueError("steps must be strictly ascending")
+        return steps
+
+
+class EnvironmentConfig(_Model):
+    rollout: RolloutPolicyModel | None = None
+
+
+class Limits(_Model):
+    max_skill_bytes: int = Field(default=1048576, ge=1, le=64 * 1024 * 1024)
+    max_file_bytes: int = Field(default=262144, ge=1, le=16 * 1024 * 1024)
+
+
+class Prune(_Model):
+    max_deletions: int = Field(default=3, ge=0)
+
+
+def _default_environments() -> dict[str, EnvironmentConfig]:
+    return {name: EnvironmentConfig() for name in DEFAULT_ENVIRONMENTS}
+
+
+EnvName = Annotated[str, Field(pattern=_ENV_NAME)]
+
+
+class SyncbotConfig(_Model):
+    """syncbot.yaml: repository settings and policy; every key has a default."""
+
+    categories: list[str] = Field(default_factory=lambda: list(DEFAULT_CATEGORIES), min_length=1)
+    environments: dict[EnvName, EnvironmentConfig] = Field(
+        default_factory=_default_environments, min_length=1
+    )
+    limits: Limits = Field(default_factory=Limits)
+    prune: Prune = Field(default_factory=Prune)
+
+    @field_validator("categories")
+    @classmethod
+    def _unique(cls, categories: list[str]) -> list[str]:
+        repeated = sorted({c for c in categories if categories.count(c) > 1})
+        if repeated:
+            raise ValueError(f"categories listed twice: {', '.join(repeated)}")
+        return categories
+
+
+# --- JSON Schemas ----------------------------------------------------------------------------
+
+SCHEMA_FILES: dict[str, type[BaseModel]] = {
+    "skill-md.schema.json": SkillFrontMatter,
+    "skill.schema.json": SkillMeta,
+    "registry.schema.json": RegistryFile,
+    "rollouts.schema.json": RolloutFile,
+    "syncbot.schema.json": SyncbotConfig,
+}
+
+
+def export_json_schemas() -> dict[str, dict[str, Any]]:
+    """The JSON Schema (draft 2020-12) of each file format, keyed by its file name."""
+    schemas = {}
+    for file_name, model in SCHEMA_FILES.items():
+        schema = model.model_json_schema(by_alias=True)
+        schemas[file_name] = {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": file_name,
+            **schema,
+        }
+    return schemas
+
+
+def write_json_schemas(out_dir: Path) -> list[Path]:
+    """Write every schema into `out_dir` (created if needed); returns the paths written."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for file_name, schema in export_json_schemas().items():
+        path = out_dir / file_name
+        path.write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        written.append(path)
+    return written

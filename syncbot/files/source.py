@@ -1,0 +1,159 @@
+"""Read-only views of the configuration files: the work tree, or one git commit.
+
+Both list the same paths in the same sorted order: everything under `skills/` (compiled
+files and symlinks included, so that validate can report them), `registry/*.yaml`,
+`rollouts/*.yaml` and `syncbot.yaml`. Symlinks are never followed: their `data` is None.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Protocol
+
+import git
+from git.exc import BadName, BadObject
+
+from syncbot.errors import SyncbotError
+
+SYMLINK_MODE = 0o120000
+_FILE_KINDS = {"registry", "rollouts"}
+
+
+@dataclass(frozen=True, order=True)
+class SourceFile:
+    """One file: POSIX path relative to the repository root; data None for a symlink."""
+
+    path: str
+    data: bytes | None
+    is_symlink: bool = False
+
+
+class Source(Protocol):
+    """What validate and load_repo read: sorted config files and the commit they are at."""
+
+    @property
+    def commit(self) -> str | None: ...
+
+    def files(self) -> tuple[SourceFile, ...]: ...
+
+
+class SourceError(SyncbotError):
+    """The tree cannot be read: an unknown git revision, or not a git repository."""
+
+
+def is_config_path(path: str) -> bool:
+    """Whether a repository path is one of the configuration files syncbot reads."""
+    top, _, rest = path.partition("/")
+    if top == "skills":
+        return bool(rest)
+    if top in _FILE_KINDS:
+        return "/" not in rest and rest.endswith(".yaml")
+    return path == "syncbot.yaml"
+
+
+class WorkTree:
+    """The files on disk under `root` (the repository root)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    @cached_property
+    def commit(self) -> str | None:
+        """HEAD's sha when `root` is inside a git repository with a commit, else None."""
+        try:
+            repo = git.Repo(self.root, search_parent_directories=True)
+            return str(repo.head.commit.hexsha)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError, ValueError):
+            return None
+
+    def files(self) -> tuple[SourceFile, ...]:
+        found = [self._read(path) for path in self._walk() if is_config_path(path)]
+        return tuple(sorted(found))
+
+    def _walk(self) -> Iterator[str]:
+        for top in ("skills", "registry", "rollouts"):
+            yield from self._walk_dir(self.root / top, top)
+        if os.path.lexists(self.root / "syncbot.yaml"):
+            yield "syncbot.yaml"
+
+    def _walk_dir(self, directory: Path, prefix: str) -> Iterator[str]:
+        if directory.is_symlink() or not directory.is_dir():
+            return
+        for dirpath, dirnames, filenames in os.walk(directory):
+            relative = Path(dirpath).relative_to(self.root).as_posix()
+            # A symlinked directory is listed as one (refused) entry, never descended.
+            links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+            dirnames[:] = sorted(d for d in dirnames if d not in links)
+            for name in [*filenames, *links]:
+                yield f"{relative}/{name}"
+
+    def _read(self, path: str) -> SourceFile:
+        full = self.root / path
+        mode = os.lstat(full).st_mode
+        if stat.S_ISLNK(mode):
+            return SourceFile(path, None, True)
+        if not stat.S_ISREG(mode):
+            return SourceFile(path, None, False)
+        return SourceFile(path, full.read_bytes(), False)
+
+
+class GitTree:
+    """The files of one commit (`ref`: a branch, tag, sha or `HEAD~1`) via GitPython."""
+
+    def __init__(self, root: Path, ref: str) -> None:
+        self.root = Path(root)
+        self.ref = ref
+        self._repo = _open_repo(self.root)
+        self._commit = _resolve(self._repo, ref)
+
+    @property
+    def commit(self) -> str | None:
+        return str(self._commit.hexsha)
+
+    def files(self) -> tuple[SourceFile, ...]:
+        tree = self._commit.tree
+        prefix = self._prefix()
+        if prefix:
+            try:
+                tree = tree / prefix
+            except KeyError:
+                return ()
+        found = []
+        for item in tree.traverse():
+            # traverse() from a subtree still yields paths from the repository root.
+            path = str(item.path)[len(prefix) + 1 :] if prefix else str(item.path)
+            if item.type != "tree" and is_config_path(path):
+                found.append(_git_file(path, item))
+        return tuple(sorted(found))
+
+    def _prefix(self) -> str:
+        top = Path(self._repo.working_tree_dir or self.root).resolve()
+        relative = self.root.resolve().relative_to(top).as_posix()
+        return "" if relative == "." else relative
+
+
+def _git_file(path: str, item: Any) -> SourceFile:
+    if item.mode == SYMLINK_MODE:
+        return SourceFile(path, None, True)
+    if item.type != "blob":
+        return SourceFile(path, None, False)  # a submodule: no content in this tree
+    return SourceFile(path, item.data_stream.read(), False)
+
+
+def _open_repo(root: Path) -> git.Repo:
+    try:
+        return git.Repo(root, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
+        raise SourceError(f"{root} is not inside a git repository") from exc
+
+
+def _resolve(repo: git.Repo, ref: str) -> Any:
+    try:
+        return repo.commit(ref)
+    except (BadName, BadObject, ValueError, git.GitCommandError) as exc:
+        raise SourceError(f"unknown git revision {ref!r} (not a branch, tag or commit)") from exc

@@ -23,6 +23,7 @@ from syncbot.emulator.pagination import paginate, parse_limit
 from syncbot.emulator.records import SkillRecord, VersionRecord
 from syncbot.emulator.state import EmulatorState, VersionKey
 
+# emulator policy: the bare `files` name is accepted too (one report says the API refuses it).
 FILE_FIELDS = ("files[]", "files")
 TITLE_MAX = 255
 LIST_SKILLS_MAX = {Dialect.CURRENT: 1000, Dialect.LEGACY: 100}

@@ -50,6 +50,9 @@ def _fail_nth(values: tuple[str, ...]) -> dict[int, int]:
 )
 @click.option("--fail-nth", multiple=True, metavar="N:STATUS", help="Answer request N with STATUS.")
 @click.option("--rate-limit-rate", default=0.0, type=click.FloatRange(0, 1), help="Share of 429s.")
+@click.option(
+    "--rate-limit-nth", multiple=True, type=click.IntRange(min=1), help="Answer request N with 429."
+)
 @click.option("--retry-after", default=1.0, type=click.FloatRange(min=0), help="Seconds, on 429.")
 @click.option(
     "--lost-rate", default=0.0, type=click.FloatRange(0, 1), help="Share of lost answers."
@@ -71,6 +74,7 @@ def emulator_command(
     error_statuses: tuple[int, ...],
     fail_nth: tuple[str, ...],
     rate_limit_rate: float,
+    rate_limit_nth: tuple[int, ...],
     retry_after: float,
     lost_rate: float,
     lost_nth: tuple[int, ...],
@@ -87,6 +91,7 @@ def emulator_command(
             error_statuses=error_statuses or (500,),
             fail_nth=_fail_nth(fail_nth),
             rate_limit_rate=rate_limit_rate,
+            rate_limit_nth=frozenset(rate_limit_nth),
             retry_after=retry_after,
             lost_rate=lost_rate,
             lost_nth=frozenset(lost_nth),

@@ -57,10 +57,6 @@ class Faults:
         if any(n < 1 for n in (*self.fail_nth, *self.rate_limit_nth, *self.lost_nth)):
             raise ValueError("request numbers start at 1")
 
-    @property
-    def active(self) -> bool:
-        return self != Faults(seed=self.seed)
-
 
 @dataclass(frozen=True)
 class Decision:

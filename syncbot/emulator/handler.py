@@ -79,6 +79,12 @@ class EmulatorHandler(BaseHTTPRequestHandler):
     def do_PATCH(self) -> None:
         self._serve("PATCH")
 
+    def do_OPTIONS(self) -> None:
+        self._serve("OPTIONS")
+
+    def do_HEAD(self) -> None:
+        self._serve("HEAD")
+
     def log_message(self, format: str, *args: object) -> None:
         log.info("%s %s", self.address_string(), format % args)
 
@@ -144,6 +150,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             raise EmulatorError(400, "anthropic-version: header is required")
 
     def _dispatch(self, incoming: _Incoming) -> ApiResponse:
+        # emulator policy: `?beta=true` is tolerated, never required; one workspace, so
+        # `anthropic-workspace-id` is ignored; unknown query parameters are ignored.
         if incoming.matched is None:
             raise not_found(f"Not found: {incoming.method} {incoming.path}")
         route, params = incoming.matched
@@ -206,7 +214,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(payload)
+        if self.command != "HEAD":
+            self.wfile.write(payload)
 
     def _drop_connection(self) -> None:
         """ "Response lost": the change is committed, the client gets no answer at all."""

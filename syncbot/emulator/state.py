@@ -183,6 +183,8 @@ class EmulatorState:
             raise invalid_request(f"Skill cannot reuse an existing display_title: {title}")
 
     def _store_with_version(self, skill: SkillRecord, bundle: Bundle, stamp: int) -> SkillRecord:
+        # emulator policy: the epoch `version` is created_at in microseconds, and a new
+        # version bumps the skill's updated_at.
         version = VersionRecord(
             id=ids.version_id(),
             version=str(stamp),

@@ -34,7 +34,17 @@ def test_serves_with_faults_until_interrupted(tmp_path: Path) -> None:
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
     }
-    args = ["--port", "0", "--fail-nth", "1:529", "--persist", str(tmp_path / "s.json"), "--quiet"]
+    args = [
+        "--port",
+        "0",
+        "--fail-nth",
+        "1:529",
+        "--rate-limit-nth",
+        "2",
+        "--persist",
+        str(tmp_path / "s.json"),
+        "--quiet",
+    ]
     with subprocess.Popen(
         [sys.executable, "-c", LAUNCH, *args],
         stdout=subprocess.PIPE,
@@ -45,8 +55,8 @@ def test_serves_with_faults_until_interrupted(tmp_path: Path) -> None:
         assert process.stdout is not None
         base_url = process.stdout.readline().strip()
         with httpx.Client(base_url=base_url, timeout=5) as http:
-            assert http.get("/v1/skills", headers=HEADERS).status_code == 529
-            assert http.get("/v1/skills", headers=HEADERS).status_code == 200
+            codes = [http.get("/v1/skills", headers=HEADERS).status_code for _ in range(3)]
+            assert codes == [529, 429, 200]
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=10)
     assert base_url.startswith("http://127.0.0.1:")

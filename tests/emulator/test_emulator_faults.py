@@ -263,3 +263,12 @@ def test_stop_closes_idle_keep_alive_connections(make_files: Callable[..., Files
     with pytest.raises(httpx.TransportError):
         http.get("/v1/skills", headers=HEADERS)
     http.close()
+
+
+def test_head_and_options_get_enveloped_answers(http: httpx.Client) -> None:
+    options = http.options("/v1/skills", headers=HEADERS)
+    assert options.status_code == 405 and options.json()["type"] == "error"
+    head = http.head("/v1/skills", headers=HEADERS)
+    assert head.status_code == 405 and head.content == b""
+    assert head.headers["request-id"].startswith("req_")
+    assert http.get("/v1/skills", headers=HEADERS).status_code == 200  # connection still sane

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from collections.abc import Callable
 from typing import Any
 
@@ -211,3 +213,15 @@ def test_epoch_versions_strictly_increase(
     for _ in range(10):
         stamps.append(int(new_version(http, skill["id"], make_files("alpha"))["version"]))
     assert stamps == sorted(set(stamps))
+
+
+def test_version_content_downloads_as_a_zip(
+    http: httpx.Client, make_files: Callable[..., Files]
+) -> None:
+    skill = create(http, make_files("alpha", helper=b"print('hi')\n"))
+    url = f"/v1/skills/{skill['id']}/versions/{skill['latest_version']}/content?beta=true"
+    response = http.get(url, headers=HEADERS)
+    assert response.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        assert archive.namelist() == ["alpha/SKILL.md", "alpha/scripts/helper.py"]
+        assert archive.read("alpha/scripts/helper.py") == b"print('hi')\n"

@@ -426,8 +426,11 @@ def _hand_edited(state: Mapping[str, Any]) -> dict[str, str]:
     hand-edited rows gives the right reason without coupling the two hash formats; rows
     the bot wrote last are left out, which the planner reads as "changed in git".
     """
-    kinds = (("skill", "skills", "name"), ("route", "routes", "key"),
-             ("rollout", "rollouts", "skill_name"))  # fmt: skip
+    kinds = (
+        ("skill", "skills", "name"),
+        ("route", "routes", "key"),
+        ("rollout", "rollouts", "skill_name"),
+    )
     return {
         f"db:{kind}:{d[key]}": str(d["written_fingerprint"])
         for kind, column, key in kinds

@@ -22,6 +22,7 @@ from syncbot.files.schemas import (
     RolloutEntry,
     RolloutFile,
     RolloutValue,
+    RouteModel,
     SyncbotConfig,
 )
 from syncbot.files.skills import SkillSource, group_skills, read_skill
@@ -184,17 +185,19 @@ def _skill(source: SkillSource) -> Skill:
 
 
 def _routes(repo: LoadedRepo) -> tuple[Route, ...]:
-    routes = []
-    for _, registry in sorted(repo.registry.items()):
-        for route in registry.routes:
-            patterns = tuple(
-                Pattern(p, 1.0) if isinstance(p, str) else Pattern(p.regex, p.weight)
-                for p in route.patterns
-            )
-            routes.append(
-                Route(route.skill, route.category, route.priority, route.min_confidence, patterns)
-            )
-    return tuple(routes)
+    return tuple(
+        to_route(model)
+        for _, registry in sorted(repo.registry.items())
+        for model in registry.routes
+    )
+
+
+def to_route(model: RouteModel) -> Route:
+    patterns = tuple(
+        Pattern(p, 1.0) if isinstance(p, str) else Pattern(p.regex, p.weight)
+        for p in model.patterns
+    )
+    return Route(model.skill, model.category, model.priority, model.min_confidence, patterns)
 
 
 def _rollouts(entries: Mapping[str, RolloutValue]) -> dict[str, Rollout]:

@@ -9,9 +9,8 @@ from syncbot.desired import Route
 from syncbot.files.load import LoadedRepo, to_route
 from syncbot.files.schemas import RouteModel
 from syncbot.lint.findings import Finding
-from syncbot.lint.route_index import RouteIndex
 from syncbot.regexsafe import check_pattern
-from syncbot.routing import Recommendation, SkillInfo, recommend
+from syncbot.routing import Recommendation, Router, SkillInfo
 
 
 @dataclass(frozen=True)
@@ -101,18 +100,15 @@ def _skill_infos(repo: LoadedRepo) -> dict[str, SkillInfo]:
 
 
 class _ExampleChecker:
-    """Recommendations for example queries, over the few routes that could match each."""
+    """Recommendations for example queries: one Router (prefiltered) for all of them."""
 
     def __init__(self, routes: list[Route], skills: dict[str, SkillInfo]) -> None:
-        self._routes = routes
-        self._skills = skills
-        self._index = RouteIndex(routes)
+        self._router = Router(routes, skills)
         self._cache: dict[str, list[Recommendation]] = {}
 
     def recommend(self, query: str) -> list[Recommendation]:
         if query not in self._cache:
-            candidates = [self._routes[i] for i in self._index.candidates(query)]
-            self._cache[query] = recommend(candidates, query, skills=self._skills)
+            self._cache[query] = self._router.recommend(query)
         return self._cache[query]
 
     def problem(self, route: Route, query: str, *, expect_first: bool) -> str | None:

@@ -93,7 +93,9 @@ def valid_files() -> dict[str, Content]:
         ),
         "skills/contract-analysis/scripts/run.py": "print('hello')\n",
         "skills/nda-drafting/SKILL.md": skill_md("nda-drafting"),
-        "skills/nda-drafting/skill.yaml": skill_yaml(display_name="NDA Drafting", category="drafting"),
+        "skills/nda-drafting/skill.yaml": skill_yaml(
+            display_name="NDA Drafting", category="drafting"
+        ),
         "registry/routes.yaml": {
             "routes": [
                 {
@@ -101,7 +103,10 @@ def valid_files() -> dict[str, Content]:
                     "category": "legal_analysis",
                     "priority": 1,
                     "min_confidence": 0.5,
-                    "patterns": ["contract.*analy[sz]is", {"regex": "review.*agreement", "weight": 0.6}],
+                    "patterns": [
+                        "contract.*analy[sz]is",
+                        {"regex": "review.*agreement", "weight": 0.6},
+                    ],
                     "examples": {
                         "match": ["Please run a contract analysis on this"],
                         "no_match": ["What is the weather in Cluj?"],

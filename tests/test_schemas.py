@@ -122,7 +122,9 @@ def test_front_matter_compatibility_limit() -> None:
 
 
 def test_front_matter_unknown_key_uses_the_api_message() -> None:
-    [(rule, line, message)] = errors(SkillFrontMatter, "name: s\ndescription: d\nargument-hint: x\n")
+    [(rule, line, message)] = errors(
+        SkillFrontMatter, "name: s\ndescription: d\nargument-hint: x\n"
+    )
     assert (rule, line) == ("skill-frontmatter-key", 3)
     assert message == (
         "Unexpected key(s) in SKILL.md frontmatter: argument-hint. Allowed properties are: "

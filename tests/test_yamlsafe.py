@@ -94,8 +94,8 @@ def test_quoted_and_plain_keys_are_duplicates(pure: bool) -> None:
         ("a: !custom 1\n", "yaml-tag", 1),
         ("a: !!python/object/apply:os.system [ls]\n", "yaml-tag", 1),
         ("a: 1\nb: {<<: {c: 1}}\n", "yaml-merge-key", 2),
-        ("%YAML 1.1\n---\na: 1\n", "yaml-directive", 2),
-        ("%TAG !e! tag:example.com,2000:\n---\na: 1\n", "yaml-directive", 2),
+        ("%YAML 1.1\n---\na: 1\n", "yaml-directive", 1),
+        ("%TAG !e! tag:example.com,2000:\n---\na: 1\n", "yaml-directive", 1),
         ("a: 1\n---\nb: 2\n", "yaml-multiple-documents", 2),
         ("a:\n\tb: 1\n", "yaml-tab", 2),
         ("a: [1, 2\nb: 3\n", "yaml-syntax", 2),
@@ -128,7 +128,7 @@ def test_billion_laughs_is_rejected_at_once(pure: bool) -> None:
 
 @pytest.mark.parametrize("text", ["[" * 10000 + "]" * 10000, "- " * 10000 + "x\n"])
 def test_deep_nesting_is_rejected_without_recursion(pure: bool, text: str) -> None:
-    rule, line, message = only(text, pure)
+    rule, _, message = only(text, pure)
     assert rule == "yaml-too-deep" and "64" in message
 
 

@@ -131,7 +131,7 @@ def load_yaml(
         composer.problems.append(_syntax_problem(exc, text))
     except RecursionError:  # defence in depth: the parsers are iterative today
         composer.problems.append(YamlProblem("yaml-too-deep", 0, "nesting is too deep"))
-    return _result(composer, file, line_offset)
+    return _result(composer, file, line_offset, text)
 
 
 def _feed(composer: Composer, events: Iterator[Event]) -> None:
@@ -140,8 +140,8 @@ def _feed(composer: Composer, events: Iterator[Event]) -> None:
             return
 
 
-def _result(composer: Composer, file: str, line_offset: int) -> tuple[Any, LineMap]:
-    problems = composer.problems
+def _result(composer: Composer, file: str, line_offset: int, text: str) -> tuple[Any, LineMap]:
+    problems = _directives_at_their_lines(composer.problems, text)
     if not problems and (composer.documents == 0 or composer.root is None):
         problems = [YamlProblem("yaml-empty", 0, "the file is empty: expected a mapping")]
     if problems:
@@ -149,6 +149,20 @@ def _result(composer: Composer, file: str, line_offset: int) -> tuple[Any, LineM
         raise ConfigErrors(errors)
     lines = {path: line + 1 + line_offset for path, line in composer.lines.items()}
     return composer.root, LineMap(lines)
+
+
+def _directives_at_their_lines(problems: list[YamlProblem], text: str) -> list[YamlProblem]:
+    """One problem per directive line (parsers put the event on the directive or on `---`)."""
+    if not any(p.rule == "yaml-directive" for p in problems):
+        return problems
+    kept = [p for p in problems if p.rule != "yaml-directive"]
+    for number, line in enumerate(text.split("\n")):
+        if line.startswith("---"):
+            break
+        if line.startswith("%"):
+            name = line.split()[0]
+            kept.append(YamlProblem("yaml-directive", number, f"{name} directives are not allowed"))
+    return sorted(kept, key=lambda p: p.line)
 
 
 def _syntax_problem(exc: YAMLError, text: str) -> YamlProblem:

@@ -117,7 +117,7 @@ def valid_files() -> dict[str, Content]:
                     "category": "drafting",
                     "priority": 2,
                     "min_confidence": 0.5,
-                    "patterns": ["draft.*\\bnda\\b"],
+                    "patterns": ["draft.*nda"],
                     "examples": {"match": ["Draft an NDA for us"], "no_match": []},
                 },
             ]

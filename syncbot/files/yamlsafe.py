@@ -1,6 +1,7 @@
 """Safe YAML loading: one event pass that rejects the hazards, then plain values + lines.
 
-The loader walks ruamel.yaml's event stream once. That single pass rejects directives,
+Before parsing: the size cap, strict UTF-8, and no tab or Unicode line separator (the
+parsers disagree on those). Then the loader walks ruamel.yaml's event stream once. That single pass rejects directives,
 tags, anchors, aliases and merge keys (each at its own line), enforces the depth limit
 without recursion, reports every duplicate key with both lines, and builds plain dicts,
 lists and scalars together with a `LineMap`. Scalars are resolved by ruamel's YAML 1.2
@@ -14,6 +15,7 @@ ruamel.yaml.clib installed its C parser is used for the events (about 15x faster
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +30,10 @@ from syncbot.files.compose import Composer, LocPath, YamlProblem
 
 DEFAULT_MAX_BYTES = 262144
 DEFAULT_MAX_DEPTH = 64
+_ODD_CHARACTER = re.compile("[\t\u0085\u2028\u2029]")
+_TAB_MESSAGE = (
+    "tab character: indent with spaces (inside a double-quoted string, write \\t instead)"
+)
 
 
 @dataclass(frozen=True)
@@ -124,6 +130,7 @@ def load_yaml(
         text = decode_utf8(data, file, offset=line_offset)
     except ConfigError as exc:
         raise ConfigErrors([exc]) from None
+    _check_characters(text, file, line_offset)
     composer = Composer(max_depth=max_depth)
     try:
         _feed(composer, _events(text, pure=pure))
@@ -132,6 +139,24 @@ def load_yaml(
     except RecursionError:  # defence in depth: the parsers are iterative today
         composer.problems.append(YamlProblem("yaml-too-deep", 0, "nesting is too deep"))
     return _result(composer, file, line_offset, text)
+
+
+def _check_characters(text: str, file: str, line_offset: int) -> None:
+    """Reject tabs and Unicode line separators before parsing.
+
+    The pure-Python and C parsers disagree on where YAML allows a tab and on whether
+    U+0085/U+2028/U+2029 break lines, so config files contain none of them: the same
+    file gets the same verdict whichever parser is installed.
+    """
+    found = _ODD_CHARACTER.search(text)
+    if found is None:
+        return
+    line = text.count("\n", 0, found.start()) + 1 + line_offset
+    char = found.group()
+    if char == "\t":
+        raise ConfigErrors([_error("yaml-tab", file, line, _TAB_MESSAGE)])
+    message = f"line separator U+{ord(char):04X} is not allowed: use a plain newline"
+    raise ConfigErrors([_error("yaml-syntax", file, line, message)])
 
 
 def _feed(composer: Composer, events: Iterator[Event]) -> None:
@@ -175,22 +200,8 @@ def _syntax_problem(exc: YAMLError, text: str) -> YamlProblem:
         return YamlProblem("yaml-syntax", 0, str(exc))
     mark = exc.problem_mark or exc.context_mark
     line = mark.line if mark is not None else 0
-    if _is_tab_problem(text, mark):
-        message = "tab character used for indentation: YAML indentation must use spaces"
-        return YamlProblem("yaml-tab", line, message)
     message = " ".join(str(part) for part in (exc.problem, exc.context) if part)
     return YamlProblem("yaml-syntax", line, message or "invalid YAML")
-
-
-def _is_tab_problem(text: str, mark: Any) -> bool:
-    if mark is None:
-        return False
-    lines = text.split("\n")
-    if mark.line >= len(lines):
-        return False
-    line = lines[mark.line]
-    indent = line[: len(line) - len(line.lstrip(" \t"))]
-    return "\t" in indent or line[mark.column : mark.column + 1] == "\t"
 
 
 def _error(rule: str, file: str, line: int, message: str) -> ConfigError:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from syncbot.errors import ConfigError
 from syncbot.files.load import read_repo
-from syncbot.files.source import Source
+from syncbot.files.source import Source, SourceFile
 from syncbot.lint.base import base_findings
 from syncbot.lint.findings import Finding
 from syncbot.lint.report import FORMATS, render_findings, summary
@@ -27,9 +29,37 @@ def validate(source: Source, *, base: Source | None = None) -> list[Finding]:
     findings += route_findings(repo)
     findings += rollout_findings(repo)
     if base is not None:
-        base_repo, _ = read_repo(base)  # the base's own problems are not this change's
+        # The base's own problems are not this change's, and unchanged skills need no
+        # comparison: only the folders that differ (and rollouts) are parsed again.
+        base_repo, _ = read_repo(_ChangedOnly(base, repo.files))
         findings += base_findings(repo, base_repo)
     return _unique(findings)
+
+
+class _ChangedOnly:
+    """The base tree without the skill folders that are byte-identical in the head."""
+
+    def __init__(self, base: Source, head_files: tuple[SourceFile, ...]) -> None:
+        self._base = base
+        self._head = head_files
+
+    @property
+    def commit(self) -> str | None:
+        return self._base.commit
+
+    def files(self) -> tuple[SourceFile, ...]:
+        base_files = self._base.files()
+        unchanged = _folders(base_files) - _folders(set(base_files) ^ set(self._head))
+        return tuple(f for f in base_files if _folder(f.path) not in unchanged)
+
+
+def _folder(path: str) -> str | None:
+    parts = path.split("/", 2)
+    return parts[1] if len(parts) == 3 and parts[0] == "skills" else None
+
+
+def _folders(files: Iterable[SourceFile]) -> set[str | None]:
+    return {_folder(f.path) for f in files} - {None}
 
 
 def _finding(error: ConfigError) -> Finding:

@@ -1,11 +1,12 @@
 """Safe YAML loading: one event pass that rejects the hazards, then plain values + lines.
 
 Before parsing: the size cap, strict UTF-8, and no tab or Unicode line separator (the
-parsers disagree on those). Then the loader walks ruamel.yaml's event stream once. That single pass rejects directives,
-tags, anchors, aliases and merge keys (each at its own line), enforces the depth limit
-without recursion, reports every duplicate key with both lines, and builds plain dicts,
-lists and scalars together with a `LineMap`. Scalars are resolved by ruamel's YAML 1.2
-resolver and built by its SafeConstructor, so `yes` stays a string and `012` is 12.
+parsers disagree on those). Then the loader walks ruamel.yaml's event stream once. That
+single pass rejects directives, tags, anchors, aliases and merge keys (each at its own
+line), enforces the depth limit without recursion, reports every duplicate key with both
+lines, and builds plain dicts, lists and scalars together with a `LineMap`. Scalars are
+resolved by ruamel's YAML 1.2 resolver and built by its SafeConstructor, so `yes` stays
+a string and `012` is 12.
 
 Composing from the events ourselves, instead of a second `YAML(typ="rt").load()`, halves
 the cost: the pure-Python scanner is the bottleneck (about 15 us per event), and with

@@ -412,3 +412,12 @@ def test_render_github_escapes() -> None:
 def test_render_unknown_format() -> None:
     with pytest.raises(ValueError, match="unknown format"):
         render_findings([], "xml")
+
+
+def test_validate_and_load_returns_a_complete_repository(tmp_path: Path) -> None:
+    from syncbot.files.load import build_desired
+    from syncbot.lint.validate import validate_and_load
+
+    repo, result = validate_and_load(WorkTree(build_tree(tmp_path, valid_files())))
+    assert result == []
+    assert sorted(build_desired(repo, "staging").skills) == ["contract-analysis", "nda-drafting"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from syncbot.errors import ConfigError
-from syncbot.files.load import read_repo
+from syncbot.files.load import LoadedRepo, read_repo
 from syncbot.files.source import Source, SourceFile
 from syncbot.lint.base import base_findings
 from syncbot.lint.findings import Finding
@@ -14,7 +14,7 @@ from syncbot.lint.rollouts import rollout_findings
 from syncbot.lint.routes import route_findings
 from syncbot.lint.skills import skill_findings
 
-__all__ = ["FORMATS", "render_findings", "summary", "validate"]
+__all__ = ["FORMATS", "render_findings", "summary", "validate", "validate_and_load"]
 
 
 def validate(source: Source, *, base: Source | None = None) -> list[Finding]:
@@ -22,6 +22,16 @@ def validate(source: Source, *, base: Source | None = None) -> list[Finding]:
 
     A file that does not parse only loses the rules that need its content: the other
     files are still checked, and every problem is reported in the same run.
+    """
+    return validate_and_load(source, base=base)[1]
+
+
+def validate_and_load(
+    source: Source, *, base: Source | None = None
+) -> tuple[LoadedRepo, list[Finding]]:
+    """The findings, and the repository they were found in (parsed once, for plan).
+
+    When no finding is an error, the LoadedRepo is complete: `build_desired` accepts it.
     """
     repo, errors = read_repo(source)
     findings = [_finding(error) for error in errors]
@@ -33,7 +43,7 @@ def validate(source: Source, *, base: Source | None = None) -> list[Finding]:
         # comparison: only the folders that differ (and rollouts) are parsed again.
         base_repo, _ = read_repo(_ChangedOnly(base, repo.files))
         findings += base_findings(repo, base_repo)
-    return _unique(findings)
+    return repo, _unique(findings)
 
 
 class _ChangedOnly:

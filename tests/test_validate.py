@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from helpers import Content, build_tree, commit_all, skill_md, skill_yaml, valid_files, write_tree
 
+from syncbot.files.load import build_desired
 from syncbot.files.source import GitTree, WorkTree
 from syncbot.lint.findings import Finding
-from syncbot.lint.validate import render_findings, validate
+from syncbot.lint.validate import render_findings, validate, validate_and_load
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ROUTES = "registry/routes.yaml"
@@ -415,9 +416,6 @@ def test_render_unknown_format() -> None:
 
 
 def test_validate_and_load_returns_a_complete_repository(tmp_path: Path) -> None:
-    from syncbot.files.load import build_desired
-    from syncbot.lint.validate import validate_and_load
-
     repo, result = validate_and_load(WorkTree(build_tree(tmp_path, valid_files())))
     assert result == []
     assert sorted(build_desired(repo, "staging").skills) == ["contract-analysis", "nda-drafting"]

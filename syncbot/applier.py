@@ -21,6 +21,7 @@ from syncbot.planner.skills import Placement, desired_row
 from syncbot.reader import read_live
 from syncbot.session import Targets
 from syncbot.targets.postgres import DbWrites
+from syncbot.targets.skills_api import SkillsApiClient
 
 T = TypeVar("T")
 Progress = Callable[[str], None]
@@ -115,9 +116,12 @@ class Executor:
             return self.result
         if not self.options.dry_run:
             self.result.run_id = self.targets.db.start_run(
-                self.desired.environment, self.desired.commit, self.options.actor,
-                self.plan.as_dict(), dry_run=False,
-            )  # fmt: skip
+                self.desired.environment,
+                self.desired.commit,
+                self.options.actor,
+                self.plan.as_dict(),
+                dry_run=False,
+            )
         try:
             self._run_phases()
         except BaseException as exc:
@@ -218,7 +222,10 @@ class Executor:
             return
         first = failed[0][1]
         names = ", ".join(name for name, _ in failed)
-        message = f"{len(failed)} of {len(uploads)} uploads failed ({names}); nothing was written to the database: {_one_line(first)}"
+        message = (
+            f"{len(failed)} of {len(uploads)} uploads failed ({names}); "
+            f"nothing was written to the database: {_one_line(first)}"
+        )
         raise TargetError("skills-api", message) from first
 
     # -- phase 2: one database transaction -----------------------------------------
@@ -255,11 +262,19 @@ class Executor:
         skill_id, version_id = placed
         meta = skill.metadata()
         return SkillRow(
-            name=name, skill_id=skill_id, version_id=version_id,
-            display_name=skill.display_name, description=skill.description, type=skill.type,
-            category=skill.category, version=skill.version, config=meta["config"],
-            content_sha256=skill.content_sha256, critical=skill.critical, commit=self.desired.commit,
-        )  # fmt: skip
+            name=name,
+            skill_id=skill_id,
+            version_id=version_id,
+            display_name=skill.display_name,
+            description=skill.description,
+            type=skill.type,
+            category=skill.category,
+            version=skill.version,
+            config=meta["config"],
+            content_sha256=skill.content_sha256,
+            critical=skill.critical,
+            commit=self.desired.commit,
+        )
 
     def _rollout_row(self, name: str) -> RolloutRow:
         rollout = self.desired.rollouts[name]
@@ -349,13 +364,11 @@ class Executor:
         for change in (c for c in self.plan.by_target("api") if c.action == "delete"):
             skill_id = str(change.before["skill_id"])
             if api is not None:
-                self._write(
-                    f"delete API skill {change.key} ({skill_id})",
-                    lambda s=skill_id: api.delete_skill(s),
-                )  # type: ignore[misc]
-                self._journal(
-                    {"op": "delete", "skill": change.key, "skill_id": skill_id, "outcome": "ok"}
-                )
+                self._delete(api, change.key, skill_id)
+
+    def _delete(self, api: SkillsApiClient, name: str, skill_id: str) -> None:
+        self._write(f"delete API skill {name} ({skill_id})", lambda: api.delete_skill(skill_id))
+        self._journal({"op": "delete", "skill": name, "skill_id": skill_id, "outcome": "ok"})
 
 
 def _route_row(value: dict[str, Any]) -> RouteRow:
@@ -368,9 +381,15 @@ def _route_row(value: dict[str, Any]) -> RouteRow:
 
 def _has_db_writes(writes: DbWrites) -> bool:
     return any(
-        (writes.upsert_skills, writes.delete_skills, writes.upsert_routes, writes.delete_routes,
-         writes.upsert_rollouts, writes.delete_rollouts)
-    )  # fmt: skip
+        (
+            writes.upsert_skills,
+            writes.delete_skills,
+            writes.upsert_routes,
+            writes.delete_routes,
+            writes.upsert_rollouts,
+            writes.delete_rollouts,
+        )
+    )
 
 
 def _one_line(exc: BaseException) -> str:

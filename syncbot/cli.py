@@ -81,13 +81,6 @@ def _env(app: App, environment: str | None) -> str:
     return environment or app.settings.environment
 
 
-# The command modules register themselves on `cli`; imported here for their side effect.
-from syncbot.commands import config_cmds, demo_cmd, live_cmds  # noqa: E402,F401
-from syncbot.emulator.command import emulator_command  # noqa: E402
-
-cli.add_command(emulator_command)
-
-
 def main(argv: list[str] | None = None) -> None:
     sys.exit(run(argv))
 
@@ -128,3 +121,12 @@ def _report(
 
 def dump_json(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+
+
+# The command modules register themselves on `cli`; imported here for their side effect.
+from syncbot.commands import config_cmds, demo_cmd, live_cmds  # noqa: E402,F401
+from syncbot.emulator.command import emulator_command  # noqa: E402
+from syncbot.github_cli import github_group  # noqa: E402
+
+cli.add_command(emulator_command)
+cli.add_command(github_group)

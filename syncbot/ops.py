@@ -34,7 +34,8 @@ def load_desired(
                 f" (and {len(errors) - 1} more; run `syncbot validate`)" if len(errors) > 1 else ""
             )
             raise SyncbotError(
-                f"invalid configuration: {first.file}:{first.line}: {first.rule}: {first.message}{more}"
+                f"invalid configuration: {first.file}:{first.line}: {first.rule}: "
+                f"{first.message}{more}"
             )
     try:
         return build_desired(load_repo(source), environment)
@@ -103,17 +104,33 @@ def _run_dict(run: Any) -> dict[str, Any]:
 def doctor_env(settings: Settings) -> list[Check]:
     """Each variable checked without ever printing a secret value."""
     return [
-        Check("ANTHROPIC_API_KEY", bool(settings.api_key) or not settings.skills_enabled,
-              "set" if settings.api_key else "not set", "export ANTHROPIC_API_KEY=... (a workspace key)"),
+        Check(
+            "ANTHROPIC_API_KEY",
+            bool(settings.api_key) or not settings.skills_enabled,
+            "set" if settings.api_key else "not set",
+            "export ANTHROPIC_API_KEY=... (a workspace key)",
+        ),
         Check("ANTHROPIC_BASE_URL", True, settings.base_url),
         Check("ANTHROPIC_SKILLS_ENABLED", True, str(settings.skills_enabled).lower()),
-        Check("ANTHROPIC_SKILLS_BETA_VERSION", True, settings.beta_version or "not set: current API surface"),
-        Check("DATABASE_URL", bool(settings.database_url), redact_url(settings.database_url) or "not set",
-              "export DATABASE_URL=postgresql://user@host:5432/dbname"),
-        Check("REDIS_URL", bool(settings.redis_url), redact_url(settings.redis_url) or "not set",
-              "export REDIS_URL=redis://host:6379/0"),
+        Check(
+            "ANTHROPIC_SKILLS_BETA_VERSION",
+            True,
+            settings.beta_version or "not set: current API surface",
+        ),
+        Check(
+            "DATABASE_URL",
+            bool(settings.database_url),
+            redact_url(settings.database_url) or "not set",
+            "export DATABASE_URL=postgresql://user@host:5432/dbname",
+        ),
+        Check(
+            "REDIS_URL",
+            bool(settings.redis_url),
+            redact_url(settings.redis_url) or "not set",
+            "export REDIS_URL=redis://host:6379/0",
+        ),
         Check("SYNCBOT_ENV", True, settings.environment),
-    ]  # fmt: skip
+    ]
 
 
 def doctor_connections(targets: Targets) -> list[Check]:

@@ -108,9 +108,12 @@ def _md_details(plan: Plan) -> list[str]:
         if diff:
             lines += [
                 "",
-                f"<details><summary>{change.target} {change.kind} <code>{change.key}</code></summary>",
+                f"<details><summary>{change.target} {change.kind} "
+                f"<code>{change.key}</code></summary>",
                 "",
-                "```diff",
+                "```",
+                *diff,
+                "```",
+                "</details>",
             ]
-            lines += diff + ["```", "</details>"]
     return lines

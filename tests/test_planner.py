@@ -49,8 +49,12 @@ def skill(name: str, body: str = "body") -> Skill:
     )
 
 
-def desired(*skills: Skill, routes: tuple[Route, ...] = (), rollouts: dict[str, Rollout] | None = None,
-            policy: RolloutPolicy | None = None) -> DesiredState:  # fmt: skip
+def desired(
+    *skills: Skill,
+    routes: tuple[Route, ...] = (),
+    rollouts: dict[str, Rollout] | None = None,
+    policy: RolloutPolicy | None = None,
+) -> DesiredState:
     return DesiredState(
         "staging",
         "c0ffee",
@@ -63,8 +67,19 @@ def desired(*skills: Skill, routes: tuple[Route, ...] = (), rollouts: dict[str, 
 
 def row_for(s: Skill, skill_id: str = "skill_1", version_id: str = "v1") -> SkillRow:
     m = s.metadata()
-    return SkillRow(s.name, skill_id, version_id, s.display_name, s.description, s.type, s.category,
-                    s.version, m["config"], s.content_sha256, s.critical)  # fmt: skip
+    return SkillRow(
+        s.name,
+        skill_id,
+        version_id,
+        s.display_name,
+        s.description,
+        s.type,
+        s.category,
+        s.version,
+        m["config"],
+        s.content_sha256,
+        s.critical,
+    )
 
 
 def api(*pairs: tuple[str, str], complete: bool = True) -> ApiListing:

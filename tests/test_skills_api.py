@@ -223,15 +223,28 @@ class FakeApi:
         common["updated_at"] = latest.created_at if latest else skill.created_at
         if legacy:
             address = latest.epoch if latest else None
-            return {**common, "display_title": skill.display, "latest_version": address,
-                    "source": "custom"}  # fmt: skip
-        return {**common, "display_name": skill.display or "", "source": {"type": "custom"},
-                "latest_version_id": latest.id if latest else None}  # fmt: skip
+            return {
+                **common,
+                "display_title": skill.display,
+                "latest_version": address,
+                "source": "custom",
+            }
+        return {
+            **common,
+            "display_name": skill.display or "",
+            "source": {"type": "custom"},
+            "latest_version_id": latest.id if latest else None,
+        }
 
     def _version(self, version: FakeVersion, legacy: bool) -> dict[str, Any]:
-        row = {"id": version.id, "type": "skill_version", "skill_id": version.skill_id,
-               "name": version.name, "description": "d",
-               "created_at": version.created_at}  # fmt: skip
+        row = {
+            "id": version.id,
+            "type": "skill_version",
+            "skill_id": version.skill_id,
+            "name": version.name,
+            "description": "d",
+            "created_at": version.created_at,
+        }
         if legacy:
             row |= {"version": version.epoch, "directory": version.name}
         return row
@@ -976,8 +989,10 @@ def test_live_legacy_delete_removes_every_version_first(live: Callable[..., Live
 
 def test_live_listing_pages_through_everything(live: Callable[..., Live]) -> None:
     lv = live()
-    made = {lv.client.create_skill(f"skill-{n}", f"Skill {n}", files_for(f"skill-{n}"))[0].id
-            for n in range(7)}  # fmt: skip
+    made = {
+        lv.client.create_skill(f"skill-{n}", f"Skill {n}", files_for(f"skill-{n}"))[0].id
+        for n in range(7)
+    }
     before = lv.client.stats.requests
     listing = lv.client.list_skills(page_size=3)
     assert {s.id for s in listing.skills} == made and len(listing.skills) == 7

@@ -69,7 +69,8 @@ def routes_test(app: App, query: str, skill_type: str | None, category: str | No
         app.say("no skill recommended")
     for rank, rec in enumerate(found, 1):
         app.say(
-            f"{rank}. {rec.skill}  priority {rec.priority}  confidence {rec.confidence:.3f}  (route {rec.route_key})"
+            f"{rank}. {rec.skill}  priority {rec.priority}  "
+            f"confidence {rec.confidence:.3f}  (route {rec.route_key})"
         )
         for pattern in rec.matched:
             app.say(f"     matched {pattern.regex!r} weight {pattern.weight:g}")

@@ -40,8 +40,16 @@ prune_option = click.option(
 @prune_option
 @click.option("--max-deletions", type=click.IntRange(min=0))
 @pass_app
-def plan_cmd(app: App, environment: str | None, ref: str | None, fmt: str, out_file: Path | None,
-             detailed_exitcode: bool, prune: bool, max_deletions: int | None) -> int:  # fmt: skip
+def plan_cmd(
+    app: App,
+    environment: str | None,
+    ref: str | None,
+    fmt: str,
+    out_file: Path | None,
+    detailed_exitcode: bool,
+    prune: bool,
+    max_deletions: int | None,
+) -> int:
     """Show what apply would change, and why.
 
     \b
@@ -52,8 +60,12 @@ def plan_cmd(app: App, environment: str | None, ref: str | None, fmt: str, out_f
     """
     env = _env(app, environment)
     desired = load_desired(app.repo, env, ref)
-    options = PlanOptions(prune=prune, max_deletions=max_deletions, now_epoch_s=time.time(),
-                          max_cache_entries=app.settings.max_cache_size)  # fmt: skip
+    options = PlanOptions(
+        prune=prune,
+        max_deletions=max_deletions,
+        now_epoch_s=time.time(),
+        max_cache_entries=app.settings.max_cache_size,
+    )
     with open_targets(app.settings) as targets:
         plan = make_plan(desired, read_live(targets, desired), options)
     if out_file is not None:
@@ -84,8 +96,16 @@ def plan_cmd(app: App, environment: str | None, ref: str | None, fmt: str, out_f
 )
 @click.option("--dry-run", is_flag=True, help="Go through every step but write nothing.")
 @pass_app
-def apply_cmd(app: App, environment: str | None, ref: str | None, plan_file: Path | None, prune: bool,
-              max_deletions: int | None, lock_timeout: float, dry_run: bool) -> int:  # fmt: skip
+def apply_cmd(
+    app: App,
+    environment: str | None,
+    ref: str | None,
+    plan_file: Path | None,
+    prune: bool,
+    max_deletions: int | None,
+    lock_timeout: float,
+    dry_run: bool,
+) -> int:
     """Make the live systems equal to the configuration.
 
     \b
@@ -97,8 +117,15 @@ def apply_cmd(app: App, environment: str | None, ref: str | None, plan_file: Pat
     saved = Plan.from_dict(json.loads(plan_file.read_text())) if plan_file else None
     env = saved.environment if saved else _env(app, environment)
     desired = load_desired(app.repo, env, saved.commit if saved else ref, full_check=True)
-    options = ApplyOptions(prune=prune, max_deletions=max_deletions, lock_timeout_s=lock_timeout, dry_run=dry_run,
-                           actor=actor(), saved_plan=saved, max_cache_entries=app.settings.max_cache_size)  # fmt: skip
+    options = ApplyOptions(
+        prune=prune,
+        max_deletions=max_deletions,
+        lock_timeout_s=lock_timeout,
+        dry_run=dry_run,
+        actor=actor(),
+        saved_plan=saved,
+        max_cache_entries=app.settings.max_cache_size,
+    )
     if not app.settings.skills_enabled:
         app.say("notice: ANTHROPIC_SKILLS_ENABLED=false: the Skills API is skipped", err=True)
     with open_targets(app.settings) as targets:
@@ -107,7 +134,8 @@ def apply_cmd(app: App, environment: str | None, ref: str | None, plan_file: Pat
     app.say(result_line(result))
     if result.status == "degraded":
         raise SyncbotError(
-            "the database is committed but the cache could not be updated (run degraded); the next apply repairs it"
+            "the database is committed but the cache could not be updated (run degraded); "
+            "the next apply repairs it"
         )
     return 0
 
@@ -117,7 +145,8 @@ def result_line(result: ApplyResult) -> str:
         return "Nothing to do."
     run = f" (run {result.run_id})" if result.run_id is not None else ""
     verb = "Would apply" if result.status == "dry-run" else "Applied"
-    return f"{verb} {len(result.plan.changes)} changes{run}: {result.uploads} uploads; status {result.status}"
+    counts = f"{len(result.plan.changes)} changes{run}: {result.uploads} uploads"
+    return f"{verb} {counts}; status {result.status}"
 
 
 @cli.command("status")
@@ -139,7 +168,8 @@ def status_cmd(app: App, environment: str | None, fmt: str) -> int:
                 if k not in ("healthy", "detail") and v is not None
             )
             app.say(
-                f"{name:<9} {'healthy' if part['healthy'] else 'UNHEALTHY'}  {part['detail']}  {extra}"
+                f"{name:<9} {'healthy' if part['healthy'] else 'UNHEALTHY'}  "
+                f"{part['detail']}  {extra}"
             )
         app.say(f"last run  {dump_json(doc['last_run']) if doc['last_run'] else 'none'}")
     return 0 if doc["healthy"] else 1
@@ -177,8 +207,8 @@ def history_cmd(app: App, environment: str | None, limit: int) -> int:
         changes = (run.summary or {}).get("changes", "?")
         commit = (run.commit or "work tree")[:12]
         app.say(
-            f"#{run.id:<5} {run.started_at:%Y-%m-%d %H:%M:%S}  {commit:<12} {run.actor:<16} {changes!s:>4} changes  {run.status}"
-            + (f"  ({run.error})" if run.error else "")
+            f"#{run.id:<5} {run.started_at:%Y-%m-%d %H:%M:%S}  {commit:<12} {run.actor:<16} "
+            f"{changes!s:>4} changes  {run.status}" + (f"  ({run.error})" if run.error else "")
         )
     if not runs:
         app.say("no runs yet")

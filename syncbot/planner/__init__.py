@@ -83,15 +83,25 @@ def _plan_removed(ctx: Context, notes: list[str]) -> list[Change]:
     )
     if len(removed) <= cap:
         return changes
-    why = f"{len(removed)} skill deletions exceed the cap of {cap} (prune.max_deletions or --max-deletions)"
+    why = (
+        f"{len(removed)} skill deletions exceed the cap of {cap} "
+        "(prune.max_deletions or --max-deletions)"
+    )
     return [_block(c, why) for c in changes]
 
 
 def _block(change: Change, why: str) -> Change:
     return Change(
-        change.target, change.action, change.kind, change.key, change.reason,
-        change.before, change.after, change.detail, why,
-    )  # fmt: skip
+        change.target,
+        change.action,
+        change.kind,
+        change.key,
+        change.reason,
+        change.before,
+        change.after,
+        change.detail,
+        why,
+    )
 
 
 def _guard_listing(ctx: Context, api: list[Change], notes: list[str]) -> list[Change]:
@@ -105,7 +115,10 @@ def _guard_listing(ctx: Context, api: list[Change], notes: list[str]) -> list[Ch
     )
     if not suspicious:
         return api
-    why = f"the API listing shows none of the {len(pinned)} skills the database pins: refusing to recreate them"
+    why = (
+        f"the API listing shows none of the {len(pinned)} skills the database pins: "
+        "refusing to recreate them"
+    )
     notes.append(why + " (check ANTHROPIC_BASE_URL and the workspace)")
     return [_block(c, why) if c.reason == DRIFT else c for c in api]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, TypeVar
 
 from syncbot.desired import DesiredState, Pattern, Skill, format_percentage
@@ -17,7 +17,7 @@ from syncbot.live import LiveState, RolloutRow, RouteRow, SkillRow, VersionRow
 from syncbot.plan import Change, Plan
 from syncbot.planner import PlanOptions, make_plan
 from syncbot.planner.cache import cache_entry
-from syncbot.planner.skills import Placement, desired_row
+from syncbot.planner.skills import live_row
 from syncbot.reader import read_live
 from syncbot.session import Targets
 from syncbot.targets.postgres import DbWrites
@@ -243,7 +243,7 @@ class Executor:
         live_only = [c for c in db if c.action != "delete"]
         return DbWrites(
             commit=self.desired.commit,
-            upsert_skills=[self._skill_row(c.key) for c in live_only if c.kind == "skill"],
+            upsert_skills=[self._skill_row(c) for c in live_only if c.kind == "skill"],
             delete_skills=[c.key for c in db if c.kind == "skill" and c.action == "delete"],
             versions=list(self.uploaded),
             upsert_routes=[_route_row(c.after) for c in live_only if c.kind == "route"],
@@ -252,29 +252,13 @@ class Executor:
             delete_rollouts=[c.key for c in db if c.kind == "rollout" and c.action == "delete"],
         )
 
-    def _skill_row(self, name: str) -> SkillRow:
-        skill = self.desired.skills[name]
-        row = self.live.db.skills.get(name)
-        placed = self.placed.get(name)
-        if placed is None:
-            assert row is not None, f"{name} has neither a live row nor an upload"
-            placed = (row.skill_id, row.version_id)
-        skill_id, version_id = placed
-        meta = skill.metadata()
-        return SkillRow(
-            name=name,
-            skill_id=skill_id,
-            version_id=version_id,
-            display_name=skill.display_name,
-            description=skill.description,
-            type=skill.type,
-            category=skill.category,
-            version=skill.version,
-            config=meta["config"],
-            content_sha256=skill.content_sha256,
-            critical=skill.critical,
-            commit=self.desired.commit,
-        )
+    def _skill_row(self, change: Change) -> SkillRow:
+        """The row the plan decided on, with the ids the uploads assigned."""
+        after = dict(change.after)
+        placed = self.placed.get(change.key)
+        if placed is not None:
+            after["skill_id"], after["version_id"] = placed
+        return SkillRow(name=change.key, commit=self.desired.commit, **after)
 
     def _rollout_row(self, name: str) -> RolloutRow:
         rollout = self.desired.rollouts[name]
@@ -325,19 +309,14 @@ class Executor:
         return revision
 
     def _final_row(self, name: str) -> dict[str, Any]:
-        row = self.live.db.skills.get(name)
-        placed = self.placed.get(name)
-        if placed is None:
-            assert row is not None, f"{name} has neither a live row nor an upload"
-            placed = (row.skill_id, row.version_id)
-        final = desired_row(self.desired.skills[name], Placement(*placed))
-        final["commit"] = (
-            self.desired.commit if self._row_changed(name) else (row.commit if row else None)
+        """The skill's row as the database holds it after this apply's transaction."""
+        change = next(
+            (c for c in self.plan.by_target("db") if c.kind == "skill" and c.key == name), None
         )
-        return final
-
-    def _row_changed(self, name: str) -> bool:
-        return any(c.kind == "skill" and c.key == name for c in self.plan.by_target("db"))
+        if change is not None:
+            return asdict(self._skill_row(change))
+        row = self.live.db.skills[name]
+        return {**live_row(row), "commit": row.commit}
 
     def _present(self) -> set[str]:
         kept = set(self.live.db.skills) - {

@@ -98,6 +98,8 @@ class DbState:
     # object id -> sha256 of the value the bot last wrote there; a live value with another
     # hash was changed by hand ("drift in live") rather than by a commit ("changed in git")
     written: Mapping[str, str] = field(default_factory=dict)
+    # False for a database syncbot never migrated: read as empty, created by the first apply
+    migrated: bool = True
 
 
 @dataclass(frozen=True)

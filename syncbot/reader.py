@@ -14,7 +14,7 @@ from syncbot.session import Targets
 
 
 def read_live(targets: Targets, desired: DesiredState) -> LiveState:
-    db = targets.db.read_state(desired.environment)
+    db = read_database(targets, desired.environment)
     check_environment(db, desired.environment)
     listing = targets.api.list_skills() if targets.api else None
     versions: dict[str, tuple[ApiVersion, ...]] = {}
@@ -24,6 +24,13 @@ def read_live(targets: Targets, desired: DesiredState) -> LiveState:
     skill_ids = sorted({r.skill_id for r in db.skills.values() if r.skill_id})
     cache = targets.cache.read_state(desired.environment, skill_ids)
     return LiveState(api=listing, db=db, cache=cache, api_versions=versions)
+
+
+def read_database(targets: Targets, environment: str) -> DbState:
+    """The database's state; a database never migrated reads as empty (a PR's first plan)."""
+    if not targets.db.applied_migrations():
+        return DbState(environment=None, migrated=False)
+    return targets.db.read_state(environment)
 
 
 def check_environment(db: DbState, environment: str) -> None:

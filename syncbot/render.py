@@ -68,7 +68,9 @@ def _value(value: Any) -> str:
 
 
 def _short(commit: str | None) -> str:
-    return commit[:12] if commit else "the work tree"
+    if not commit:
+        return "the work tree"
+    return commit[:12] + ("-dirty" if commit.endswith("-dirty") else "")
 
 
 def render_markdown(plan: Plan) -> str:

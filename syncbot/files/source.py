@@ -46,6 +46,9 @@ class SourceError(SyncbotError):
     """The tree cannot be read: an unknown git revision, or not a git repository."""
 
 
+CONFIG_ROOTS = ("skills", "registry", "rollouts", "syncbot.yaml")
+
+
 def is_config_path(path: str) -> bool:
     """Whether a repository path is one of the configuration files syncbot reads."""
     top, _, rest = path.partition("/")
@@ -64,12 +67,20 @@ class WorkTree:
 
     @cached_property
     def commit(self) -> str | None:
-        """HEAD's sha when `root` is inside a git repository with a commit, else None."""
+        """HEAD's sha when `root` is inside a git repository with a commit, else None.
+
+        Uncommitted configuration changes make it `<sha>-dirty`: no commit put that state
+        there, and the database's `commit` column must not claim otherwise.
+        """
         try:
             repo = git.Repo(self.root, search_parent_directories=True)
-            return str(repo.head.commit.hexsha)
+            sha = str(repo.head.commit.hexsha)
+            paths = [str(self.root.resolve() / p) for p in CONFIG_ROOTS]
+            dirty = bool(repo.git.status("--porcelain", "--untracked-files=all", "--", *paths))
+            repo.close()
         except (git.InvalidGitRepositoryError, git.NoSuchPathError, ValueError):
             return None
+        return f"{sha}-dirty" if dirty else sha
 
     def files(self) -> tuple[SourceFile, ...]:
         found = [self._read(path) for path in self._walk() if is_config_path(path)]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from syncbot.canonical import fingerprint
-from syncbot.desired import DesiredState
-from syncbot.live import LiveState
+from syncbot.desired import DesiredState, Skill
+from syncbot.live import LiveState, SkillRow
 from syncbot.plan import DRIFT, NEW, REMOVED, Change, Plan, sorted_changes
 from syncbot.planner.cache import plan_entries, plan_snapshot
 from syncbot.planner.config import plan_rollouts, plan_routes
@@ -26,6 +27,8 @@ __all__ = ["PlanOptions", "make_plan"]
 def make_plan(desired: DesiredState, live: LiveState, options: PlanOptions | None = None) -> Plan:
     ctx = Context.build(desired, live, options or PlanOptions())
     notes: list[str] = []
+    if not live.db.migrated:
+        notes.append("the database has no syncbot tables yet: apply creates them first")
     api, db, placements = _plan_skills(ctx, notes)
     db += _plan_removed(ctx, notes)
     present = set(placements)
@@ -58,6 +61,7 @@ def _plan_skills(
                 continue
             skill_api: list[Change] = []
             placement = Placement(row.skill_id, row.version_id)
+            skill = _keep_deployed_content(skill, row, notes)
         elif row is None:
             skill_api, placement = place_new(ctx, skill, NEW)
         else:
@@ -66,6 +70,14 @@ def _plan_skills(
         api += skill_api
         db += db_change(ctx, skill, row, placement, skill_api)
     return api, db, placements
+
+
+def _keep_deployed_content(skill: Skill, row: SkillRow, notes: list[str]) -> Skill:
+    """Without the API nothing can be uploaded: the row keeps the content it really pins."""
+    if skill.content_sha256 == row.content_sha256:
+        return skill
+    notes.append(f"{skill.name}: content change not deployed, the Skills API is disabled")
+    return replace(skill, content_sha256=row.content_sha256, version=row.version)
 
 
 def _plan_removed(ctx: Context, notes: list[str]) -> list[Change]:

@@ -105,12 +105,13 @@ def test_apply_is_serialised_per_environment_and_never_cancelled() -> None:
 def test_apply_converges_main_then_reports() -> None:
     for env in ("staging", "production"):
         script = runs("apply", env)
-        apply = script.index('syncbot apply --env "$SYNCBOT_ENV"')
-        check = script.index('syncbot plan --env "$SYNCBOT_ENV" --detailed-exitcode')
+        # a merged PR that removes a skill folder deletes it (within prune.max_deletions),
+        # and the convergence check must use the same flag or it would never converge
+        apply = script.index('syncbot apply --env "$SYNCBOT_ENV" --prune')
+        check = script.index('syncbot plan --env "$SYNCBOT_ENV" --prune --detailed-exitcode')
         history = script.index('syncbot history --env "$SYNCBOT_ENV" --limit 1')
         assert apply < check < history < script.index('syncbot status --env "$SYNCBOT_ENV"')
         assert '>> "$GITHUB_STEP_SUMMARY"' in script
-        assert "--prune" not in script
     checkout = next(s for j, s in steps("apply") if j == "staging" and "uses" in s)
     assert checkout["with"]["ref"] == "main"
 

@@ -114,7 +114,7 @@ def apply_cmd(
       syncbot apply --env production --prune --lock-timeout 300
       syncbot apply --plan plan.json
     """
-    saved = Plan.from_dict(json.loads(plan_file.read_text())) if plan_file else None
+    saved = load_saved_plan(plan_file) if plan_file else None
     env = saved.environment if saved else _env(app, environment)
     desired = load_desired(app.repo, env, saved.commit if saved else ref, full_check=True)
     options = ApplyOptions(
@@ -138,6 +138,18 @@ def apply_cmd(
             "the next apply repairs it"
         )
     return 0
+
+
+def load_saved_plan(path: Path) -> Plan:
+    try:
+        plan = Plan.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SyncbotError(f"{path}: not a saved syncbot plan ({exc})") from exc
+    if plan.commit and plan.commit.endswith("-dirty"):
+        raise SyncbotError(
+            f"{path} was planned from uncommitted changes: commit them and plan again"
+        )
+    return plan
 
 
 def result_line(result: ApplyResult) -> str:

@@ -200,3 +200,14 @@ def test_cache_snapshot_holds_routes_and_a_revision(
     finally:
         pubsub.close()
         client.close()
+
+
+def test_saved_plan_from_uncommitted_changes_or_garbage_is_refused(cli: Cli, repo: Repo) -> None:
+    repo.write({"rollouts/staging.yaml": "contract-review: 50\n"})
+    saved = repo.path.parent / "dirty-plan.json"
+    assert cli("plan", "--out", str(saved)).code == 0
+    refused = cli("apply", "--plan", str(saved))
+    assert refused.code == 1 and "uncommitted changes" in refused.err
+    saved.write_text("{not json")
+    garbage = cli("apply", "--plan", str(saved))
+    assert garbage.code == 1 and "not a saved syncbot plan" in garbage.err

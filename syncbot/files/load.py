@@ -23,10 +23,11 @@ from syncbot.files.schemas import (
     RolloutFile,
     RolloutValue,
     RouteModel,
+    RoutesQueriesFile,
     SyncbotConfig,
 )
 from syncbot.files.skills import SkillSource, group_skills, read_skill
-from syncbot.files.source import Source, SourceFile
+from syncbot.files.source import QUERIES_FILE, Source, SourceFile
 from syncbot.files.yamlsafe import DEFAULT_MAX_BYTES, LineMap, load_yaml
 
 CONFIG_FILE = "syncbot.yaml"
@@ -44,6 +45,7 @@ class LoadedRepo:
     rollouts: Mapping[str, RolloutFile]
     lines: Mapping[str, LineMap] = field(default_factory=dict)
     files: tuple[SourceFile, ...] = ()
+    queries: tuple[str, ...] = ()  # routes-queries.yaml, in file order
 
     def locate(self, file: str, loc_path: tuple[Any, ...] = ()) -> Location:
         """The 1-based line of `loc_path` in `file` (its nearest ancestor if absent)."""
@@ -76,7 +78,8 @@ def read_repo(source: Source) -> tuple[LoadedRepo, list[ConfigError]]:
     registry = _read_kind(files, "registry/", RegistryFile, max_bytes, errors, lines)
     rollouts = _read_kind(files, "rollouts/", RolloutFile, max_bytes, errors, lines)
     environments = {_environment_of(path): model for path, model in rollouts.items()}
-    repo = LoadedRepo(source.commit, config, skills, registry, environments, lines, files)
+    queries = _read_queries(files, max_bytes, errors, lines)
+    repo = LoadedRepo(source.commit, config, skills, registry, environments, lines, files, queries)
     return repo, sorted(errors, key=lambda e: (e.location, e.rule))
 
 
@@ -99,6 +102,19 @@ def _read_config(
         message = f"file is {len(found.data)} bytes, over the limit of {limit}"
         errors.append(ConfigError("yaml-too-large", Location(CONFIG_FILE, 1), message))
     return model
+
+
+def _read_queries(
+    files: tuple[SourceFile, ...],
+    max_bytes: int,
+    errors: list[ConfigError],
+    lines: dict[str, LineMap],
+) -> tuple[str, ...]:
+    found = next((f for f in files if f.path == QUERIES_FILE), None)
+    if found is None:
+        return ()
+    model = _read_yaml_model(found, RoutesQueriesFile, max_bytes, errors, lines)
+    return tuple(model.root) if model is not None else ()
 
 
 def _read_kind(

@@ -265,6 +265,18 @@ class RolloutFile(RootModel[dict[str, RolloutValue]]):
     model_config = _STRICT
 
 
+# --- routes-queries.yaml ---------------------------------------------------------------------
+
+Query = Annotated[str, Field(min_length=1, max_length=1000, pattern=r"\S")]
+
+
+class RoutesQueriesFile(RootModel[list[Query]]):
+    """routes-queries.yaml: recorded user queries; the plan shows which of them (and of
+    the registry examples) a route change sends to another skill. Optional."""
+
+    model_config = _STRICT
+
+
 # --- syncbot.yaml (2.5) ----------------------------------------------------------------------
 
 

@@ -2,7 +2,8 @@
 
 Both list the same paths in the same sorted order: everything under `skills/` (compiled
 files and symlinks included, so that validate can report them), `registry/*.yaml`,
-`rollouts/*.yaml` and `syncbot.yaml`. Symlinks are never followed: their `data` is None.
+`rollouts/*.yaml`, `syncbot.yaml` and `routes-queries.yaml`. Symlinks are never followed:
+their `data` is None.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from syncbot.errors import SyncbotError
 
 SYMLINK_MODE = 0o120000
 _FILE_KINDS = {"registry", "rollouts"}
+# Sample queries for the plan's routing explanations; they never reach a live system.
+QUERIES_FILE = "routes-queries.yaml"
+_ROOT_FILES = ("syncbot.yaml", QUERIES_FILE)
 
 
 @dataclass(frozen=True, order=True)
@@ -56,7 +60,7 @@ def is_config_path(path: str) -> bool:
         return bool(rest)
     if top in _FILE_KINDS:
         return "/" not in rest and rest.endswith(".yaml")
-    return path == "syncbot.yaml"
+    return path in _ROOT_FILES
 
 
 class WorkTree:
@@ -89,8 +93,9 @@ class WorkTree:
     def _walk(self) -> Iterator[str]:
         for top in ("skills", "registry", "rollouts"):
             yield from self._walk_dir(self.root / top, top)
-        if os.path.lexists(self.root / "syncbot.yaml"):
-            yield "syncbot.yaml"
+        for name in _ROOT_FILES:
+            if os.path.lexists(self.root / name):
+                yield name
 
     def _walk_dir(self, directory: Path, prefix: str) -> Iterator[str]:
         if directory.is_symlink() or not directory.is_dir():

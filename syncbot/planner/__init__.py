@@ -18,6 +18,7 @@ from syncbot.planner.skills import (
     desired_row,
     place_existing,
     place_new,
+    plan_orphans,
     plan_removed,
 )
 
@@ -82,12 +83,16 @@ def _keep_deployed_content(skill: Skill, row: SkillRow, notes: list[str]) -> Ski
 
 def _plan_removed(ctx: Context, notes: list[str]) -> list[Change]:
     removed = sorted(set(ctx.live.db.skills) - set(ctx.desired.skills))
-    if not removed:
+    orphans = plan_orphans(ctx)
+    if not removed and not orphans:
         return []
     if not ctx.options.prune:
-        notes.append(f"kept (removed from git, deleted only with --prune): {', '.join(removed)}")
+        names = sorted({*removed, *(c.key for c in orphans)})
+        notes.append(f"kept (removed from git, deleted only with --prune): {', '.join(names)}")
         return []
     changes = [c for name in removed for c in plan_removed(ctx, ctx.live.db.skills[name])]
+    changes += orphans
+    removed += [c.key for c in orphans]
     cap = (
         ctx.options.max_deletions
         if ctx.options.max_deletions is not None

@@ -160,3 +160,31 @@ def plan_removed(ctx: Context, row: SkillRow) -> list[Change]:
             Change("api", "delete", "skill", row.name, REMOVED, api_before, None, detail)
         )
     return changes
+
+
+def plan_orphans(ctx: Context) -> list[Change]:
+    """API deletions an interrupted apply left undone.
+
+    An apply deletes the database row of a pruned skill in its transaction and the API
+    skill last; killed in between, it leaves an API skill that `skill_versions` records
+    as uploaded by the bot but that no row pins and git no longer has. Nothing else
+    would ever delete it, so it is deleted now (with --prune, within the cap).
+    """
+    if not ctx.api_enabled:
+        return []
+    pinned = {r.skill_id for r in ctx.live.db.skills.values()}
+    keep = set(ctx.desired.skills) | set(ctx.live.db.skills)
+    orphans: dict[str, str] = {}
+    for v in ctx.live.db.versions:
+        if v.skill_id in ctx.api_by_id and v.skill_id not in pinned and v.skill_name not in keep:
+            orphans.setdefault(v.skill_id, v.skill_name)
+    changes = []
+    for skill_id, name in sorted(orphans.items(), key=lambda item: (item[1], item[0])):
+        api_skill = ctx.api_by_id[skill_id]
+        before = _api_state(skill_id, api_skill.latest_version, None)
+        detail = (
+            f"delete API skill {skill_id} and its versions "
+            "(its database row was removed by an apply that did not finish)"
+        )
+        changes.append(Change("api", "delete", "skill", name, REMOVED, before, None, detail))
+    return changes

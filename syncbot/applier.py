@@ -63,6 +63,10 @@ def apply(
     if not options.dry_run:
         targets.db.migrate()
     with targets.db.apply_lock(desired.environment, options.lock_timeout_s):
+        if not options.dry_run:
+            # we hold the lock, so an unfinished run is dead: record it so even when the
+            # plan turns out empty (it died after its last write)
+            targets.db.close_dead_runs(desired.environment)
         live = read_live(targets, desired)
         plan = make_plan(desired, live, plan_options(options))
         if options.saved_plan is not None:

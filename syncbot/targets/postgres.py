@@ -234,6 +234,12 @@ VALUES (%(environment)s, %(commit)s, %(actor)s, %(dry_run)s, 'running', %(plan)s
 RETURNING id
 """
 
+_CLOSE_DEAD_RUNS = """
+UPDATE sync_runs SET status = 'interrupted',
+    error = coalesce(error, 'the run stopped before finishing; found by a later run')
+WHERE environment = %(environment)s AND status IN ('running', 'db-committed')
+"""
+
 _JOURNAL = f"""
 UPDATE sync_runs
 SET journal = journal || jsonb_build_array(%(entry)s::jsonb
@@ -721,6 +727,11 @@ class Database:
         }
         with self._errors("cannot record the run"):
             return int(self._fetchone(_START_RUN, params)["id"])
+
+    def close_dead_runs(self, environment: str) -> int:
+        """Mark unfinished runs `interrupted`; returns how many. Hold the apply lock."""
+        with self._errors("cannot record the run"):
+            return self._exec(_CLOSE_DEAD_RUNS, {"environment": environment}).rowcount
 
     def journal(self, run_id: int, entry: Mapping[str, Any]) -> None:
         with self._errors("cannot write the run journal"):

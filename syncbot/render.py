@@ -1,30 +1,39 @@
 """Pure renderers of a Plan: text for terminals, JSON for machines, Markdown for PRs.
 
-Output depends only on the plan, so the same inputs give byte-identical output.
+Output depends only on the plan (and the explanations of syncbot.semantic, when given),
+so the same inputs give byte-identical output. JSON never carries explanations: it is
+the saved plan that `apply --plan` reads.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from syncbot.plan import Change, Plan
 
+Explanations = Mapping[str, tuple[str, ...]]
+
 _SIGN = {"create": "+", "update": "~", "delete": "-", "repin": "@"}
 _MAX_VALUE = 120
+_FENCE = re.compile(r"(`{3,})\S*$")
+_LIST_MARKER = re.compile(r"([-+*]|[0-9]+[.)])(\s|$)")
+_TEXT_SUBITEMS = 3  # per explanation line in a terminal; Markdown shows them all
+_NONE: Explanations = {}
 
 
-def render_plan(plan: Plan, fmt: str) -> str:
+def render_plan(plan: Plan, fmt: str, explanations: Explanations | None = None) -> str:
     if fmt == "json":
         return (
             json.dumps(plan.as_dict(), indent=2, sort_keys=True, ensure_ascii=False, default=str)
             + "\n"
         )
     if fmt == "markdown":
-        return render_markdown(plan)
-    return render_text(plan)
+        return render_markdown(plan, explanations=explanations)
+    return render_text(plan, explanations=explanations)
 
 
 def summary_line(plan: Plan) -> str:
@@ -36,7 +45,8 @@ def summary_line(plan: Plan) -> str:
     return f"Plan for {where}: {len(plan.changes)} changes ({parts})"
 
 
-def render_text(plan: Plan) -> str:
+def render_text(plan: Plan, explanations: Explanations | None = None) -> str:
+    explained = explanations or _NONE
     lines = [summary_line(plan)]
     for change in plan.changes:
         lines.append(
@@ -46,10 +56,59 @@ def render_text(plan: Plan) -> str:
         if change.detail:
             lines.append(f"      {change.detail}")
         lines.extend(f"      {line}" for line in field_diff(change))
+        lines.extend(f"      = {line}" for line in short_form(explained.get(change.object_id, ())))
         if change.blocked:
             lines.append(f"      ! blocked: {change.blocked}")
     lines.extend(f"note: {note}" for note in plan.notes)
     return "\n".join(lines) + "\n"
+
+
+def short_form(explanation: Iterable[str]) -> Iterator[str]:
+    """The explanation for a terminal: no detail blocks or bold marks, few sub-items."""
+    hidden = shown = 0
+    for is_block, lines in segments(explanation):
+        line = lines[0]
+        if is_block:
+            continue
+        if not line.startswith("  "):
+            yield from _hidden(hidden)
+            hidden = shown = 0
+        elif shown >= _TEXT_SUBITEMS:
+            hidden += 1
+            continue
+        else:
+            shown += 1
+        yield line.replace("**", "")
+    yield from _hidden(hidden)
+
+
+def _hidden(count: int) -> Iterator[str]:
+    if count:
+        yield f"  … {count} more lines in --format markdown"
+
+
+def segments(explanation: Iterable[str]) -> Iterator[tuple[bool, list[str]]]:
+    """(is_block, lines): single explanation lines, and fenced detail blocks whole.
+
+    The format is syncbot.semantic's: a block opens with a line of 3+ backticks and a
+    language and closes at the line of exactly those backticks (closed here if missing).
+    """
+    fence: str | None = None
+    block: list[str] = []
+    for line in explanation:
+        if fence is None:
+            match = _FENCE.match(line)
+            if match is None:
+                yield False, [line]
+            else:
+                fence, block = match.group(1), [line]
+        else:
+            block.append(line)
+            if line == fence:
+                yield True, block
+                fence = None
+    if fence is not None:
+        yield True, [*block, fence]
 
 
 def field_diff(change: Change) -> Iterator[str]:
@@ -73,7 +132,7 @@ def _short(commit: str | None) -> str:
     return commit[:12] + ("-dirty" if commit.endswith("-dirty") else "")
 
 
-def render_markdown(plan: Plan) -> str:
+def render_markdown(plan: Plan, explanations: Explanations | None = None) -> str:
     out = [f"### syncbot plan: `{plan.environment}` at `{_short(plan.commit)}`", ""]
     if plan.is_empty:
         out.append("No changes: live matches the configuration.")
@@ -81,7 +140,7 @@ def render_markdown(plan: Plan) -> str:
         out += [f"**{summary_line(plan)}**", "", "| | target | action | object | reason | detail |"]
         out.append("|---|---|---|---|---|---|")
         out += [_md_row(c) for c in plan.changes]
-        out += _md_details(plan)
+        out += _md_details(plan, explanations or _NONE)
     out += [f"> {note}" for note in plan.notes]
     return "\n".join(out) + "\n"
 
@@ -103,19 +162,40 @@ def _md_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _md_details(plan: Plan) -> list[str]:
+def _md_details(plan: Plan, explanations: Explanations) -> list[str]:
     lines: list[str] = []
     for change in plan.changes:
+        explained = explanations.get(change.object_id, ())
         diff = list(field_diff(change))
+        title = f"{change.target} {change.kind} <code>{change.key}</code>"
+        if explained:
+            heading = f"{_SIGN[change.action]} {change.target} {change.action} {change.kind}"
+            blocked = f" (blocked: {change.blocked})" if change.blocked else ""
+            lines += ["", f"**{heading} `{change.key}`**{blocked}", ""]
+            lines += _md_explanation(explained)
+            title = "field changes"
         if diff:
-            lines += [
-                "",
-                f"<details><summary>{change.target} {change.kind} "
-                f"<code>{change.key}</code></summary>",
-                "",
-                "```",
-                *diff,
-                "```",
-                "</details>",
-            ]
+            lines += _md_collapsed(title, ["```", *diff, "```"])
     return lines
+
+
+def _md_explanation(explanation: Iterable[str]) -> list[str]:
+    """Lines as a bullet list (two leading spaces nest), blocks collapsed in <details>."""
+    out: list[str] = []
+    for is_block, lines in segments(explanation):
+        if is_block:
+            out += _md_collapsed("show the diff", lines)
+        else:
+            nested = lines[0].startswith("  ")
+            out.append(("  - " if nested else "- ") + _not_a_marker(lines[0].strip()))
+    return out
+
+
+def _not_a_marker(text: str) -> str:
+    """Escape a leading `+ `, `- `, `1. `: inside a bullet it would open a nested list."""
+    return "\\" + text if _LIST_MARKER.match(text) else text
+
+
+def _md_collapsed(summary: str, body: list[str]) -> list[str]:
+    # blank lines around the body: GitHub renders Markdown inside <details> only then
+    return ["", f"<details><summary>{summary}</summary>", "", *body, "", "</details>"]

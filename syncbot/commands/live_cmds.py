@@ -10,12 +10,15 @@ import click
 
 from syncbot.applier import ApplyOptions, ApplyResult, apply
 from syncbot.cli import EXIT_CHANGES, App, _env, cli, dump_json, env_option, pass_app
-from syncbot.errors import SyncbotError
-from syncbot.ops import actor, doctor_connections, doctor_env, load_desired, status
+from syncbot.desired import DesiredState
+from syncbot.errors import ConfigErrors, SyncbotError
+from syncbot.files.load import LoadedRepo, build_desired, load_repo
+from syncbot.ops import actor, doctor_connections, doctor_env, load_desired, open_source, status
 from syncbot.plan import Plan
 from syncbot.planner import PlanOptions, make_plan
 from syncbot.reader import read_live
 from syncbot.render import render_plan, render_text
+from syncbot.semantic import explain, read_deployed_files
 from syncbot.session import open_targets
 from syncbot.targets.postgres import Database
 
@@ -59,7 +62,7 @@ def plan_cmd(
       syncbot plan --out plan.json && syncbot apply --plan plan.json
     """
     env = _env(app, environment)
-    desired = load_desired(app.repo, env, ref)
+    loaded, desired = _load_for_plan(app.repo, env, ref)
     options = PlanOptions(
         prune=prune,
         max_deletions=max_deletions,
@@ -67,13 +70,30 @@ def plan_cmd(
         max_cache_entries=app.settings.max_cache_size,
     )
     with open_targets(app.settings) as targets:
-        plan = make_plan(desired, read_live(targets, desired), options)
+        live = read_live(targets, desired)
+    plan = make_plan(desired, live, options)
     if out_file is not None:
         out_file.write_text(
             json.dumps(plan.as_dict(), indent=2, sort_keys=True, default=str) + "\n"
         )
-    app.say(render_plan(plan, fmt).rstrip("\n"))
+    explanations = None
+    if fmt != "json" and not plan.is_empty:  # only changed objects are explained
+        old_files = read_deployed_files(app.repo, plan, desired, live)
+        explanations = explain(plan, desired, live, loaded, old_files)
+    app.say(render_plan(plan, fmt, explanations).rstrip("\n"))
     return EXIT_CHANGES if (detailed_exitcode and not plan.is_empty) else 0
+
+
+def _load_for_plan(repo: Path, env: str, ref: str | None) -> tuple[LoadedRepo, DesiredState]:
+    """The parsed repository (its examples and queries explain route changes) and the
+    desired state built from it: one parse, as `load_desired` does."""
+    try:
+        loaded = load_repo(open_source(repo, ref))
+    except ConfigErrors as exc:
+        raise SyncbotError(
+            f"invalid configuration: {exc.message} (run `syncbot validate`)"
+        ) from exc
+    return loaded, build_desired(loaded, env)
 
 
 @cli.command("apply")

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,7 @@ from syncbot.files.skills import SkillSource, group_skills
 from syncbot.files.source import GitTree, SourceError
 from syncbot.live import LiveState, RolloutRow, SkillRow, VersionRow
 from syncbot.plan import Change, Plan
-from syncbot.routing import Router, SkillInfo
+from syncbot.routing import Router, SkillInfo, recommend
 
 __all__ = ["Explanations", "content_changes", "explain", "read_deployed_files"]
 
@@ -55,6 +55,7 @@ OldFiles = Mapping[str, Mapping[str, bytes]]
 
 MAX_QUERIES = 15  # flipped queries listed per route change; the rest are counted
 MAX_QUERY_CHARS = 120
+_DIRECT = 50  # up to this many candidate queries, `recommend` beats building a Router
 MAX_FILES = 20  # changed paths listed per skill
 MAX_DIFF_LINES = 60  # a bounded diff keeps two environments' plans under GitHub's limit
 MAX_DIFF_CHARS = 6000
@@ -118,25 +119,64 @@ def recorded_queries(repo: LoadedRepo) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*found, *repo.queries]))
 
 
+@dataclass(frozen=True)
+class _Side:
+    """The routes and skills of one side (live, or after the apply)."""
+
+    routes: tuple[Route, ...]
+    skills: Mapping[str, SkillInfo]
+
+    def router(self, keys: Set[str] | None = None) -> Router:
+        chosen = [r for r in self.routes if keys is None or r.key in keys]
+        return Router(chosen, self.skills)
+
+
 def routing_flips(
     plan: Plan, desired: DesiredState, live: LiveState, queries: Sequence[str]
 ) -> tuple[tuple[Flip, ...], int]:
     """The queries whose top skill or recommended set changes, and how many were tried."""
-    before = Router(_live_routes(live), _live_skills(live))
+    before = _Side(_live_routes(live), _live_skills(live))
     skills_after = _skills_after(plan, desired, live)
-    after = Router([r for r in desired.routes if r.skill in skills_after], skills_after)
+    after = _Side(tuple(r for r in desired.routes if r.skill in skills_after), skills_after)
+    candidates = _may_move(queries, before, after, _moved_keys(plan, before, after))
+    if not candidates:
+        return (), len(queries)
+    # a Router costs an index over every pattern: worth it only for many queries
+    old, new = (before.router(), after.router()) if len(candidates) > _DIRECT else (None, None)
     flips = []
-    for query in queries:
-        old = tuple(r.skill for r in before.recommend(query))
-        new = tuple(r.skill for r in after.recommend(query))
-        if old[:1] != new[:1] or set(old) != set(new):
-            flips.append(Flip(query, old, new))
+    for query in candidates:
+        was, now = _skills_for(before, old, query), _skills_for(after, new, query)
+        if was[:1] != now[:1] or set(was) != set(now):
+            flips.append(Flip(query, was, now))
     return tuple(flips), len(queries)
 
 
-def _live_routes(live: LiveState) -> list[Route]:
+def _moved_keys(plan: Plan, before: _Side, after: _Side) -> set[str]:
+    """Routes that may answer differently: changed ones, and those whose skill comes or goes.
+
+    Every other route is the same on both sides, so a query none of these routes
+    recommends on either side gets the same recommendations before and after.
+    """
+    keys = {c.key for c in plan.changes if c.kind == "route"}
+    for route in (*before.routes, *after.routes):
+        if (route.skill in before.skills) != (route.skill in after.skills):
+            keys.add(route.key)
+    return keys
+
+
+def _may_move(queries: Sequence[str], before: _Side, after: _Side, keys: set[str]) -> list[str]:
+    old, new = before.router(keys), after.router(keys)
+    return [q for q in queries if old.recommend(q) or new.recommend(q)]
+
+
+def _skills_for(side: _Side, router: Router | None, query: str) -> tuple[str, ...]:
+    found = router.recommend(query) if router else recommend(side.routes, query, skills=side.skills)
+    return tuple(r.skill for r in found)
+
+
+def _live_routes(live: LiveState) -> tuple[Route, ...]:
     rows = [live.db.routes[key] for key in sorted(live.db.routes)]
-    return [Route(r.skill, r.category, r.priority, r.min_confidence, r.patterns) for r in rows]
+    return tuple(Route(r.skill, r.category, r.priority, r.min_confidence, r.patterns) for r in rows)
 
 
 def _live_skills(live: LiveState) -> dict[str, SkillInfo]:

@@ -17,7 +17,8 @@ import pytest
 from helpers import Content, build_tree, commit_all, skill_md, valid_files, write_tree
 
 from syncbot import cli as cli_module
-from syncbot.desired import DesiredState
+from syncbot import semantic
+from syncbot.desired import DesiredState, Route
 from syncbot.emulator.server import EmulatorServer
 from syncbot.errors import ConfigErrors
 from syncbot.files.load import LoadedRepo, build_desired, load_repo
@@ -36,6 +37,7 @@ from syncbot.live import (
 from syncbot.plan import Plan
 from syncbot.planner import make_plan
 from syncbot.render import render_markdown, render_text, segments
+from syncbot.routing import SkillInfo, recommend
 from syncbot.semantic import MAX_DIFF_LINES, explain, read_deployed_files
 
 ROUTE = "db:route:contract-analysis:legal_analysis"
@@ -199,6 +201,42 @@ def test_a_new_route_lists_the_queries_it_takes(tmp_path: Path) -> None:
         "1 of 3 recorded queries route differently:",
         "  `What is the weather in Cluj?`: (no skill) → `nda-drafting`",
     )
+
+
+@pytest.mark.parametrize("direct", [0, 50])
+def test_only_queries_a_moved_route_answers_are_routed_twice(
+    tmp_path: Path, direct: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The prefilter and the Router shortcut give the brute-force answer."""
+    monkeypatch.setattr(semantic, "_DIRECT", direct)
+    queries = ["Please review this agreement", "Draft an NDA for us", "review the nda draft"]
+    scenario = Scenario(tmp_path, {"routes-queries.yaml": queries})
+    registry = routes_with(priority=3, patterns=["review", "agreement"])
+    registry["routes"][1]["patterns"] = ["draft.*nda", "nda.*draft", "agreement"]
+    plan, _ = scenario.change({"registry/routes.yaml": registry})
+    loaded, desired = loaded_at(scenario.root, _head(scenario.root))
+    asked = semantic.recorded_queries(loaded)
+    flips, total = semantic.routing_flips(plan, desired, scenario.live, asked)
+    assert (flips, total) == (_brute_force(desired, scenario.live, asked), len(asked))
+    moved = ["Please run a contract analysis on this", "Please review this agreement"]
+    assert [f.query for f in flips] == [*moved, "review the nda draft"]
+
+
+def _brute_force(
+    desired: DesiredState, live: LiveState, queries: tuple[str, ...]
+) -> tuple[Any, ...]:
+    info = {n: SkillInfo(s.type, s.category) for n, s in desired.skills.items()}
+    old_routes = [
+        Route(r.skill, r.category, r.priority, r.min_confidence, r.patterns)
+        for r in live.db.routes.values()
+    ]
+    flips = []
+    for query in queries:
+        was = tuple(r.skill for r in recommend(old_routes, query, skills=info))
+        now = tuple(r.skill for r in recommend(desired.routes, query, skills=info))
+        if was[:1] != now[:1] or set(was) != set(now):
+            flips.append(semantic.Flip(query, was, now))
+    return tuple(flips)
 
 
 # --- rollouts --------------------------------------------------------------------------------

@@ -19,6 +19,8 @@ WORKFLOWS = ROOT / ".github" / "workflows"
 NAMES = ["pr", "apply", "drift", "ci"]
 CONFIG_PATHS = ["skills/**", "registry/**", "rollouts/**", "syncbot.yaml"]
 SAME_REPO = "github.event.pull_request.head.repo.full_name == github.repository"
+PLAN_ENVS = ["staging", "production"]
+PLAN_SECRETS = ["ANTHROPIC_API_KEY", "DATABASE_URL", "REDIS_URL"]
 
 
 def load(name: str) -> dict[str, Any]:
@@ -51,7 +53,8 @@ def test_the_four_workflows_exist_and_nothing_else() -> None:
 
 
 def test_triggers() -> None:
-    assert load("pr")["on"] == {"pull_request": {"paths": CONFIG_PATHS}}
+    # routes-queries.yaml is never deployed, but validate checks it and the plan reads it
+    assert load("pr")["on"] == {"pull_request": {"paths": [*CONFIG_PATHS, "routes-queries.yaml"]}}
     assert load("apply")["on"] == {
         "push": {"branches": ["main"], "paths": CONFIG_PATHS},
         "workflow_dispatch": None,
@@ -116,20 +119,59 @@ def test_apply_converges_main_then_reports() -> None:
     assert checkout["with"]["ref"] == "main"
 
 
-def test_pr_validates_without_secrets_and_plans_each_environment() -> None:
+def test_pr_validates_without_secrets() -> None:
     pr = jobs("pr")
     assert 'syncbot validate --base "$BASE_SHA" --format github' in runs("pr", "validate")
     checkout = pr["validate"]["steps"][0]
     assert checkout["with"]["fetch-depth"] == 0
     assert "secrets." not in str(pr["validate"]) and "environment" not in pr["validate"]
-    assert pr["plan"]["strategy"]["matrix"]["env"] == ["staging", "production"]
-    assert pr["plan"]["environment"] == {"name": "${{ matrix.env }}-readonly"}
+
+
+def plan_steps() -> dict[str, dict[str, Any]]:
+    found = [step for job_id, step in steps("pr") if job_id == "plan"]
+    return {step.get("id") or step.get("name") or step["uses"]: step for step in found}
+
+
+def test_pr_plans_both_environments_into_one_sticky_comment() -> None:
+    plan = jobs("pr")["plan"]
+    assert "strategy" not in plan  # one job, so one comment holds both plans
+    assert plan["environment"] == {"name": "plan-readonly"}  # read-only credentials only
+    assert "env" not in plan  # nothing job-wide: each step gets only what it needs
+    checkout = plan["steps"][0]
+    assert checkout["with"]["fetch-depth"] == 0  # SKILL.md is diffed against deployed commits
+    by_id = plan_steps()
+    for env in PLAN_ENVS:
+        step = by_id[env]
+        assert step["name"] == f"Plan {env}" and step["env"]["SYNCBOT_ENV"] == env
+        script = flat(step["run"])
+        assert '--format markdown --detailed-exitcode > "plan-$SYNCBOT_ENV.md"' in script
+        assert '"$status" -ne 2' in script  # exit 2 (changes) is a success
+    order = [s.get("name", "") for s in plan["steps"]]
+    wanted = ["Plan staging", "Plan production", "Combine the plans", "Sticky PR comment"]
+    assert [order.index(name) for name in wanted] == sorted(order.index(n) for n in wanted)
+    combine = by_id["Combine the plans"]["run"]
+    assert combine.index("cat plan-staging.md") < combine.index("cat plan-production.md")
+    assert combine.rstrip().endswith("> plan.md")
     script = runs("pr", "plan")
-    # `plan --out` saves the JSON plan for `apply --plan`; the Markdown is stdout.
-    assert '--format markdown --detailed-exitcode > "plan-$SYNCBOT_ENV.md"' in flat(script)
-    assert '"$status" -ne 2' in script  # exit 2 (changes) is a success
-    assert '--marker "syncbot-plan-$SYNCBOT_ENV"' in script
-    assert 'syncbot github summary --file "plan-$SYNCBOT_ENV.md"' in script
+    assert script.count("syncbot github comment") == 1
+    assert "syncbot github comment --file plan.md --marker syncbot-plan\n" in script + "\n"
+    assert "syncbot github summary --file plan.md" in script
+    failed = by_id["Fail if a plan failed"]["if"]
+    assert all(f"steps.{env}.outputs.status" in failed for env in PLAN_ENVS)
+
+
+def test_each_plan_step_gets_only_its_own_environments_credentials() -> None:
+    for key, step in plan_steps().items():
+        env = str(step.get("env", {}))
+        secrets = set(re.findall(r"secrets\.(\w+)", env))
+        variables = set(re.findall(r"vars\.(\w+)", env))
+        if key not in PLAN_ENVS:
+            assert not secrets and not variables, key
+            continue
+        prefix = key.upper() + "_"
+        assert secrets == {prefix + name for name in PLAN_SECRETS}
+        assert variables and all(name.startswith(prefix) for name in variables)
+    assert "secrets." not in str({k: v for k, v in jobs("pr")["plan"].items() if k != "steps"})
 
 
 def test_drift_opens_or_closes_the_issue_on_the_plan_exit_code() -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 import psycopg
+import redis
 
 from syncbot.applier import ApplyOptions, apply
 from syncbot.cli import App, cli, dump_json, pass_app
@@ -26,30 +27,60 @@ DEMO_KEY = "demo-key-not-a-secret"
 DEFAULT_DB = "postgresql://127.0.0.1:5432/test"
 
 
-def _schema_url(base: str, schema: str) -> str:
+@dataclasses.dataclass(frozen=True)
+class DemoPlace:
+    """Where one environment of the demo lives: its own schema, key prefix and emulator."""
+
+    environment: str
+    database_url: str
+    redis_url: str
+    fresh: bool  # no emulator state yet: start the schema and the keys empty as well
+
+    @property
+    def schema(self) -> str:
+        return f"syncbot_demo_{self.environment}"
+
+    @property
+    def prefix(self) -> str:
+        return f"syncbot-demo:{self.environment}:"
+
+
+def prepare_schema(place: DemoPlace) -> str:
+    """Create (or, for a fresh demo, recreate) the schema; return a URL that uses it."""
     try:
-        with psycopg.connect(base, connect_timeout=5, autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        with psycopg.connect(place.database_url, connect_timeout=5, autocommit=True) as conn:
+            if place.fresh:
+                conn.execute(f'DROP SCHEMA IF EXISTS "{place.schema}" CASCADE')
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{place.schema}"')
     except psycopg.Error as exc:
-        raise TargetError(
-            "database", f"cannot prepare the demo schema: {exc}".splitlines()[0]
-        ) from exc
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options=-csearch_path%3D{schema}"
+        message = f"cannot prepare the demo schema: {exc}".splitlines()[0]
+        raise TargetError("database", message) from exc
+    sep = "&" if "?" in place.database_url else "?"
+    return f"{place.database_url}{sep}options=-csearch_path%3D{place.schema}"
 
 
-def demo_settings(
-    base: Settings, environment: str, emulator_url: str, db_base: str, redis_url: str
-) -> Settings:
+def clear_prefix(place: DemoPlace) -> None:
+    try:
+        with redis.Redis.from_url(place.redis_url, socket_timeout=2) as client:
+            keys = list(client.scan_iter(match=f"{place.prefix}*", count=500))
+            if keys:
+                client.unlink(*keys)
+    except redis.RedisError as exc:
+        raise TargetError("cache", f"cannot prepare the demo keys: {exc}") from exc
+
+
+def demo_settings(base: Settings, place: DemoPlace, emulator_url: str) -> Settings:
+    if place.fresh:
+        clear_prefix(place)
     return dataclasses.replace(
         base,
         api_key=DEMO_KEY,
         base_url=emulator_url,
         skills_enabled=True,
-        database_url=_schema_url(db_base, f"syncbot_demo_{environment}"),
-        redis_url=redis_url,
-        redis_prefix=f"syncbot-demo:{environment}:",
-        environment=environment,
+        database_url=prepare_schema(place),
+        redis_url=place.redis_url,
+        redis_prefix=place.prefix,
+        environment=place.environment,
     )
 
 
@@ -64,30 +95,37 @@ def demo_settings(
 @click.option(
     "--state-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path(".syncbot-demo"),
-    show_default=True,
+    help="Where the emulator keeps its state [default: <repo>/.syncbot-demo].",
 )
 @pass_app
 def demo_cmd(
-    app: App, environments: tuple[str, ...], database_url: str, redis_url: str, state_dir: Path
+    app: App,
+    environments: tuple[str, ...],
+    database_url: str,
+    redis_url: str,
+    state_dir: Path | None,
 ) -> int:
-    """Validate, plan and apply the example configuration against the embedded emulator."""
+    """Validate, plan and apply the example configuration against the embedded emulator.
+
+    Delete the state directory to start again from an empty emulator, schema and cache.
+    """
     app.say("== syncbot validate")
     findings = validate(open_source(app.repo, None))
     app.say(render_findings(findings, "text").rstrip("\n"))
     if any(f.severity == "error" for f in findings):
         return 1
-    state_dir.mkdir(parents=True, exist_ok=True)
+    state = state_dir or app.repo / ".syncbot-demo"
+    state.mkdir(parents=True, exist_ok=True)
     for env in environments:
-        _demo_env(app, env, database_url, redis_url, state_dir)
+        fresh = not (state / f"emulator-{env}.json").exists()
+        _demo_env(app, DemoPlace(env, database_url, redis_url, fresh), state)
     return 0
 
 
-def _demo_env(app: App, env: str, database_url: str, redis_url: str, state_dir: Path) -> None:
-    with EmulatorServer(
-        api_key=DEMO_KEY, persist_path=state_dir / f"emulator-{env}.json"
-    ) as server:
-        settings = demo_settings(app.settings, env, server.base_url, database_url, redis_url)
+def _demo_env(app: App, place: DemoPlace, state: Path) -> None:
+    env = place.environment
+    with EmulatorServer(api_key=DEMO_KEY, persist_path=state / f"emulator-{env}.json") as server:
+        settings = demo_settings(app.settings, place, server.base_url)
         desired = load_desired(app.repo, env)
         with open_targets(settings) as targets:
             app.say(f"\n== syncbot apply --env {env}   (emulator at {server.base_url})")

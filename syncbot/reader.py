@@ -68,6 +68,12 @@ def _pin_suspect(api_skill: object, pinned: str, ours: Mapping[str, list[str]]) 
 def _adoption_candidates(
     listing: ApiListing, db: DbState, desired: DesiredState, ours: Mapping[str, list[str]]
 ) -> list[str]:
-    known_names = set(db.skills) | {v.skill_name for v in db.versions}
-    wanted = {s.display_name for n, s in desired.skills.items() if n not in known_names}
-    return [s.id for s in listing.skills if s.id not in ours and s.display_name in wanted]
+    """Unknown API skills with the display name of a skill in git: left by a create whose
+    answer was lost (adopted), or that landed after its retry (a duplicate, pruned)."""
+    wanted = {s.display_name for s in desired.skills.values()}
+    pinned = {r.skill_id for r in db.skills.values()}
+    return [
+        s.id
+        for s in listing.skills
+        if s.id not in ours and s.id not in pinned and s.display_name in wanted
+    ]

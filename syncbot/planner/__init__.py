@@ -18,6 +18,7 @@ from syncbot.planner.skills import (
     desired_row,
     place_existing,
     place_new,
+    plan_duplicates,
     plan_orphans,
     plan_removed,
 )
@@ -31,7 +32,7 @@ def make_plan(desired: DesiredState, live: LiveState, options: PlanOptions | Non
     if not live.db.migrated:
         notes.append("the database has no syncbot tables yet: apply creates them first")
     api, db, placements = _plan_skills(ctx, notes)
-    db += _plan_removed(ctx, notes)
+    db += _plan_removed(ctx, notes, plan_duplicates(ctx, placements))
     present = set(placements)
     db += plan_routes(ctx, present) + plan_rollouts(ctx, present)
     cache = _plan_cache(ctx, placements, api + db, notes)
@@ -81,15 +82,20 @@ def _keep_deployed_content(skill: Skill, row: SkillRow, notes: list[str]) -> Ski
     return replace(skill, content_sha256=row.content_sha256, version=row.version)
 
 
-def _plan_removed(ctx: Context, notes: list[str]) -> list[Change]:
+def _plan_removed(ctx: Context, notes: list[str], duplicates: list[Change]) -> list[Change]:
     removed = sorted(set(ctx.live.db.skills) - set(ctx.desired.skills))
     orphans = plan_orphans(ctx)
-    if not removed and not orphans:
+    if not removed and not orphans and not duplicates:
         return []
     if not ctx.options.prune:
         names = sorted({*removed, *(c.key for c in orphans)})
-        notes.append(f"kept (removed from git, deleted only with --prune): {', '.join(names)}")
+        if names:
+            notes.append(f"kept (removed from git, deleted only with --prune): {', '.join(names)}")
+        if duplicates:
+            shown = ", ".join(c.key for c in duplicates)
+            notes.append(f"kept (duplicate API skills, deleted only with --prune): {shown}")
         return []
+    orphans += duplicates
     changes = [c for name in removed for c in plan_removed(ctx, ctx.live.db.skills[name])]
     changes += orphans
     removed += [c.key for c in orphans]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -187,4 +188,33 @@ def plan_orphans(ctx: Context) -> list[Change]:
             "(its database row was removed by an apply that did not finish)"
         )
         changes.append(Change("api", "delete", "skill", name, REMOVED, before, None, detail))
+    return changes
+
+
+def plan_duplicates(ctx: Context, placements: Mapping[str, Placement]) -> list[Change]:
+    """Unknown API skills carrying the name and display name of a skill that lives on
+    another API skill: a create that landed after the client had retried it (creates have
+    no idempotency key, so a slow attempt can commit after the check that it had not)."""
+    if not ctx.api_enabled:
+        return []
+    ours = {v.skill_id for v in ctx.live.db.versions} | {
+        r.skill_id for r in ctx.live.db.skills.values()
+    }
+    changes = []
+    for skill_id, versions in sorted(ctx.live.api_versions.items()):
+        api_skill = ctx.api_by_id.get(skill_id)
+        if api_skill is None or skill_id in ours:
+            continue
+        for name in sorted({v.name for v in versions} & set(placements)):
+            placed = placements[name].skill_id
+            skill = ctx.desired.skills[name]
+            if placed in (None, skill_id) or api_skill.display_name != skill.display_name:
+                continue
+            before = _api_state(skill_id, api_skill.latest_version, None)
+            detail = (
+                f"delete API skill {skill_id}: a duplicate of {placed} made by a create "
+                "that committed after it was retried"
+            )
+            key = f"{name} (duplicate {skill_id})"
+            changes.append(Change("api", "delete", "skill", key, DRIFT, before, None, detail))
     return changes

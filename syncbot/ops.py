@@ -9,9 +9,10 @@ from typing import Any
 
 from syncbot.desired import DesiredState
 from syncbot.errors import ConfigErrors, SyncbotError
-from syncbot.files.load import build_desired, load_repo
+from syncbot.files.load import LoadedRepo, build_desired, load_repo
 from syncbot.files.source import GitTree, WorkTree
-from syncbot.lint.validate import validate
+from syncbot.lint.findings import Finding
+from syncbot.lint.validate import validate_and_load
 from syncbot.redact import redact_url
 from syncbot.session import Targets
 from syncbot.settings import Settings
@@ -21,28 +22,41 @@ def open_source(repo: Path, ref: str | None) -> WorkTree | GitTree:
     return GitTree(repo, ref) if ref else WorkTree(repo)
 
 
+def load_config(
+    repo: Path, environment: str, ref: str | None = None, *, full_check: bool = False
+) -> tuple[LoadedRepo, DesiredState]:
+    """The parsed repository and one environment's desired state, from a single parse.
+
+    `full_check` also runs every validate rule and refuses on any error.
+    """
+    source = open_source(repo, ref)
+    if full_check:
+        loaded, findings = validate_and_load(source)
+        _refuse_errors([f for f in findings if f.severity == "error"])
+    else:
+        try:
+            loaded = load_repo(source)
+        except ConfigErrors as exc:
+            raise SyncbotError(
+                f"invalid configuration: {exc.message} (run `syncbot validate`)"
+            ) from exc
+    return loaded, build_desired(loaded, environment)
+
+
 def load_desired(
     repo: Path, environment: str, ref: str | None = None, *, full_check: bool = False
 ) -> DesiredState:
-    """The desired state of one environment; `full_check` also runs every validate rule."""
-    source = open_source(repo, ref)
-    if full_check:
-        errors = [f for f in validate(source) if f.severity == "error"]
-        if errors:
-            first = errors[0]
-            more = (
-                f" (and {len(errors) - 1} more; run `syncbot validate`)" if len(errors) > 1 else ""
-            )
-            raise SyncbotError(
-                f"invalid configuration: {first.file}:{first.line}: {first.rule}: "
-                f"{first.message}{more}"
-            )
-    try:
-        return build_desired(load_repo(source), environment)
-    except ConfigErrors as exc:
-        raise SyncbotError(
-            f"invalid configuration: {exc.message} (run `syncbot validate`)"
-        ) from exc
+    return load_config(repo, environment, ref, full_check=full_check)[1]
+
+
+def _refuse_errors(errors: list[Finding]) -> None:
+    if not errors:
+        return
+    first = errors[0]
+    more = f" (and {len(errors) - 1} more; run `syncbot validate`)" if len(errors) > 1 else ""
+    raise SyncbotError(
+        f"invalid configuration: {first.file}:{first.line}: {first.rule}: {first.message}{more}"
+    )
 
 
 def actor() -> str:

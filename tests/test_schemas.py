@@ -277,6 +277,7 @@ def test_json_schemas_are_exported_and_committed(tmp_path: Path) -> None:
         "registry.schema.json",
         "rollouts.schema.json",
         "syncbot.schema.json",
+        "routes-queries.schema.json",
     }
     assert "allowed-tools" in schemas["skill-md.schema.json"]["properties"]
     written = write_json_schemas(tmp_path / "out")

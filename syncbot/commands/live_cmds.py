@@ -10,10 +10,8 @@ import click
 
 from syncbot.applier import ApplyOptions, ApplyResult, apply
 from syncbot.cli import EXIT_CHANGES, App, _env, cli, dump_json, env_option, pass_app
-from syncbot.desired import DesiredState
-from syncbot.errors import ConfigErrors, SyncbotError
-from syncbot.files.load import LoadedRepo, build_desired, load_repo
-from syncbot.ops import actor, doctor_connections, doctor_env, load_desired, open_source, status
+from syncbot.errors import SyncbotError
+from syncbot.ops import actor, doctor_connections, doctor_env, load_config, load_desired, status
 from syncbot.plan import Plan
 from syncbot.planner import PlanOptions, make_plan
 from syncbot.reader import read_live
@@ -62,7 +60,7 @@ def plan_cmd(
       syncbot plan --out plan.json && syncbot apply --plan plan.json
     """
     env = _env(app, environment)
-    loaded, desired = _load_for_plan(app.repo, env, ref)
+    loaded, desired = load_config(app.repo, env, ref)
     options = PlanOptions(
         prune=prune,
         max_deletions=max_deletions,
@@ -82,18 +80,6 @@ def plan_cmd(
         explanations = explain(plan, desired, live, loaded, old_files)
     app.say(render_plan(plan, fmt, explanations).rstrip("\n"))
     return EXIT_CHANGES if (detailed_exitcode and not plan.is_empty) else 0
-
-
-def _load_for_plan(repo: Path, env: str, ref: str | None) -> tuple[LoadedRepo, DesiredState]:
-    """The parsed repository (its examples and queries explain route changes) and the
-    desired state built from it: one parse, as `load_desired` does."""
-    try:
-        loaded = load_repo(open_source(repo, ref))
-    except ConfigErrors as exc:
-        raise SyncbotError(
-            f"invalid configuration: {exc.message} (run `syncbot validate`)"
-        ) from exc
-    return loaded, build_desired(loaded, env)
 
 
 @cli.command("apply")

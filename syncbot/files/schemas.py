@@ -341,6 +341,7 @@ SCHEMA_FILES: dict[str, type[BaseModel]] = {
     "registry.schema.json": RegistryFile,
     "rollouts.schema.json": RolloutFile,
     "syncbot.schema.json": SyncbotConfig,
+    "routes-queries.schema.json": RoutesQueriesFile,
 }
 
 

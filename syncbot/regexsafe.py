@@ -10,9 +10,16 @@ catastrophically. The checks run in layers and fail closed (reliability-notes 2.
 2. `regex-portability`: a lexical scan of the pattern text (for text both parsers accept
    but read differently), a whitelist over the parse tree, and a case-folding
    comparison for non-ASCII letters.
-3. `regex-redos`: structural deny rules on the parse tree, then a dynamic probe with the
-   `regex` module and a timeout, skipped only for patterns whose shape bounds the
-   backtracking (see `_provably_linear`).
+3. `regex-redos`: structural deny rules on the parse tree (nested quantifiers, optional
+   or alternative parts of a repeat that the rest of it can also match, an unbounded
+   repeat that can give characters back to a later unbounded repeat, too many ways to
+   match one position), then a dynamic probe: pumped inputs searched with the `regex`
+   module under `timeout=`, and at half the length with Python's own `re` under a
+   CPU-time signal (main thread only). The probe is skipped only for patterns whose
+   shape bounds the work per start position to linear (see `_provably_linear`).
+
+   Policy: searching is allowed to cost O(n^2) in the query length (any `x.*y` pattern
+   does, on a query that repeats x); O(n^3) and worse, and exponential shapes, are not.
 
 Known residual differences that no pattern text can avoid (documented in
 docs/algorithms.md): Python's `$` also matches before a final newline; `.` does not
@@ -26,8 +33,10 @@ from __future__ import annotations
 import functools
 import importlib
 import re
+import signal
 import string
 import sys
+import threading
 import time
 import unicodedata
 import warnings
@@ -39,10 +48,20 @@ import regex
 
 MAX_PATTERN_LENGTH = 256
 PROBE_LENGTH = 2000
+# Python re runs the same shapes at half the length: quadratic work (every `.*` pattern
+# under search) stays far below the budget there, while cubic or exponential work does
+# not, so the verdict does not hinge on the machine's speed.
+RE_PROBE_LENGTH = 1000
 PROBE_TIMEOUT = 0.05
 # A bounded repeat above this count backtracks like an unbounded one.
 _WIDE = 16
+# Ways one start position can be matched (bounded counts, overlapping alternatives):
+# up to _CHOICE_LIMIT the probe is skipped; above _CHOICE_DENY (or _CHOICE_DENY_WIDE when
+# an unbounded repeat multiplies each of them by the query length) the pattern is denied.
 _CHOICE_LIMIT = 16
+_CHOICE_DENY = 1000
+_CHOICE_DENY_WIDE = 64
+_CHOICE_CAP = 1_000_000
 _MAX_CP = sys.maxunicode
 
 # Non-ASCII characters that Python's IGNORECASE ties to another character where
@@ -237,6 +256,11 @@ def _parsed(pattern: str) -> _Parsed | str:
             return Other(_OTHER_NAMES[op], seq(av))
         return Other(_OTHER_NAMES.get(op, op))
 
+    if "(?<" in pattern:  # lookbehind width is checked by re's compiler, not its parser
+        try:
+            re.compile(pattern, re.IGNORECASE)
+        except re.error as exc:
+            return f"does not compile with Python re: {exc}"
     baseline = re.IGNORECASE | re.UNICODE
     tree = seq(parsed)
     return _Parsed(
@@ -776,10 +800,18 @@ def _is_variable(node: Node) -> bool:
 def _redos(pattern: str, parsed: _Parsed) -> list[str]:
     repeats = [n for n in parsed.nodes if isinstance(n, Repeat)]
     wide = any(_is_wide(r) for r in repeats)
-    chains = list(_chains(parsed.tree, parsed.nodes)) if wide else []
-    rules = (_nested_repeat(repeats), _ambiguous_alternation(repeats), _overlapping_run(chains))
+    counted = any(
+        isinstance(n, Alt) or (isinstance(n, Repeat) and not _is_wide(n)) for n in parsed.nodes
+    )
+    choices = _choices(parsed.tree) if counted else 1
+    rules = (
+        _nested_repeat(repeats),
+        _ambiguous_alternation(repeats),
+        _overlapping_run(parsed) if wide else None,
+        _too_many_ways(choices, wide),
+    )
     problems = [p for p in rules if p]
-    if problems or _provably_linear(parsed, repeats, chains):
+    if problems or _provably_linear(parsed, repeats, choices):
         return problems
     probe = _probe(pattern, parsed.tree)
     return [probe] if probe else []
@@ -789,6 +821,12 @@ _NESTED = (
     "nested quantifier: {outer} repeats {inner}, so a long input can be split between the two "
     "in exponentially many ways. Use one quantifier (e.g. (a+)+ -> a+) or make the repeated "
     "part fixed-length"
+)
+_OPTIONAL = (
+    "{outer} repeats {inner}, and what follows it in the repeat can match the same "
+    "characters, so one stretch of text splits into iterations in exponentially many ways. "
+    "Make the optional part start with a character nothing after it can match "
+    "(e.g. (a?a)+ -> a+)"
 )
 _AMBIGUOUS = (
     "{outer} (as Python parses it) repeats an alternation whose branches {pair} can match the same "
@@ -800,12 +838,37 @@ _AMBIGUOUS = (
 
 def _nested_repeat(repeats: Iterable[Repeat]) -> str | None:
     for outer in repeats:
-        if _repeats_many(outer):
-            for inner in _walk(outer.body):
-                if _is_wide(inner) or (
-                    _is_wide(outer) and _is_variable(inner) and _repeats_many(inner)
-                ):
-                    return _NESTED.format(outer=_render(outer), inner=_render(inner))
+        if not _repeats_many(outer):
+            continue
+        for inner in _walk(outer.body):
+            if _is_wide(inner) or (
+                _is_wide(outer) and _is_variable(inner) and _repeats_many(inner)
+            ):
+                return _NESTED.format(outer=_render(outer), inner=_render(inner))
+        optional = _ambiguous_optional(outer) if _is_wide(outer) else None
+        if optional is not None:
+            return _OPTIONAL.format(outer=_render(outer), inner=_render(optional))
+    return None
+
+
+def _ambiguous_optional(outer: Repeat) -> Node | None:
+    """A `?`-like part of an unbounded repeat's body that the next part could also match.
+
+    (ab?)+ is fine: after b? comes the next iteration's a. (a?a)+ is not: "aa" is one
+    iteration or two, and n characters split in exponentially many ways. Optional parts
+    below an alternation are not analysed and count as ambiguous.
+    """
+    items = _flatten(outer.body.items)
+    body_first, _ = _first(outer.body)
+    for i, item in enumerate(items):
+        if isinstance(item, Repeat) and _is_variable(item):
+            follow, nullable = _first_of_sequence(items[i + 1 :])
+            if _alphabet(item).overlaps(follow | body_first if nullable else follow):
+                return item
+        elif not isinstance(item, Chars | Anchor | Repeat):
+            nested = [n for n in _walk(item) if _is_variable(n)]
+            if nested:
+                return nested[0]
     return None
 
 
@@ -830,33 +893,65 @@ def _overlapping_branches(alt: Alt) -> str | None:
     return None
 
 
-def _overlapping_run(chains: Iterable[list[Node]]) -> str | None:
-    for chain in chains:
-        if len(chain) >= 3:
-            parts = ", ".join(_render(node) for node in chain)
-            return (
-                f"{parts} can each match the same characters one after another with no required "
-                "separator that only one of them can match, so matching time grows like "
-                f"n^{len(chain)}. Use classes that exclude the separator (e.g. [^,]* instead of "
-                ".*) or fewer unbounded repeats"
-            )
+_RUN = (
+    "{first} can give characters back to what follows it, and the unbounded {later} after it "
+    "re-runs for each of its O(n) splits: a search over a long query takes time growing like "
+    "n^3 (over a second in Python re for 2,000 characters). Keep one unbounded repeat per "
+    "pattern and move the rest to further patterns whose weights only reach min_confidence "
+    "together (e.g. contract.*review and review.*clause, 0.5 each, min_confidence 0.75), or "
+    "stop the first repeat at its separator with a negated class such as [^,]*"
+)
+
+
+def _overlapping_run(parsed: _Parsed) -> str | None:
+    for scope, is_root in _scopes(parsed.tree, parsed.nodes):
+        items = _flatten(scope.items)
+        wide = [_contains_wide(n) for n in items]
+        if sum(wide) < 2:
+            continue
+        reruns = [w and _reruns(items, j, is_root) for j, w in enumerate(wide)]
+        for i, item in enumerate(items):
+            later = [n for j, n in enumerate(items) if j > i and reruns[j]]
+            if later and wide[i] and _gives_back(item, items[i + 1 :], is_root):
+                rest = ", ".join(_render(n) for n in later)
+                return _RUN.format(first=_render(item), later=rest)
     return None
 
 
-def _chains(tree: Seq, nodes: Iterable[Node]) -> Iterator[list[Node]]:
-    """Runs of unbounded items in sequence that overlap with no disjoint mandatory separator."""
-    for scope in _scopes(tree, nodes):
-        yield from _chains_in(_flatten(scope.items))
+def _reruns(items: list[Node], index: int, is_root: bool) -> bool:
+    """Whether the item at index, which holds an unbounded repeat, costs O(n) again for
+    every split of an earlier one.
+
+    A bare repeat at the end of the pattern (only optional, non-anchor items after it)
+    ends the search with a match on its first run, as in \\S+@\\S+, so it is not re-run.
+    """
+    item = items[index]
+    if not _is_wide(item):
+        return True
+    rest = items[index + 1 :]
+    ends = is_root and all(_nullable(n) and not isinstance(n, Anchor | Other) for n in rest)
+    return not ends
 
 
-def _scopes(tree: Seq, nodes: Iterable[Node]) -> Iterator[Seq]:
-    """Sequences whose items are siblings; plain group bodies are inlined by `_flatten`."""
+def _gives_back(item: Node, rest: list[Node], is_root: bool) -> bool:
+    """Whether characters the item matched can be reused by what follows it.
+
+    If the rest must start with a character the item cannot match, backtracking into the
+    item fails at once and it behaves as if possessive (as in \\s+review). An optional
+    rest at the end of a group defers to the group's context, which is not known here.
+    """
+    follow, nullable = _first_of_sequence(rest)
+    return _alphabet(item).overlaps(follow) or (nullable and not is_root)
+
+
+def _scopes(tree: Seq, nodes: Iterable[Node]) -> Iterator[tuple[Seq, bool]]:
+    """Sequences whose items are siblings (plain group bodies are inlined by `_flatten`)."""
     for node in nodes:
         if isinstance(node, Alt):
-            yield from node.branches
+            yield from ((b, False) for b in node.branches)
         elif isinstance(node, Repeat | Other) and node.body is not None:
-            yield node.body
-    yield tree
+            yield node.body, False
+    yield tree, True
 
 
 def _flatten(items: Iterable[Node]) -> list[Node]:
@@ -869,43 +964,38 @@ def _flatten(items: Iterable[Node]) -> list[Node]:
     return flat
 
 
-def _chains_in(items: list[Node]) -> Iterator[list[Node]]:
-    chain: list[Node] = []
-    last = _EMPTY
-    separators: list[_CharSet] = []
-    for item in items:
-        if _contains_wide(item):
-            chars = _alphabet(item)
-            separated = any(not s.overlaps(chars | last) for s in separators)
-            joined = bool(chain) and chars.overlaps(last) and not separated
-            if not joined and chain:
-                yield chain
-            chain = [*chain, item] if joined else [item]
-            last, separators = chars, []
-        elif not _nullable(item):
-            separators.append(_alphabet(item))
-    if chain:
-        yield chain
-
-
 def _contains_wide(node: Node) -> bool:
     return not isinstance(node, Chars | Anchor) and any(_is_wide(n) for n in _walk(node))
 
 
-def _provably_linear(parsed: _Parsed, repeats: list[Repeat], chains: list[list[Node]]) -> bool:
+def _provably_linear(parsed: _Parsed, repeats: list[Repeat], choices: int) -> bool:
     """True when the shape alone bounds backtracking to linear work per start position.
 
-    Every repeat that can run more than once repeats one character class or a fixed
-    string, no two unbounded repeats chain (see `_chains`), and the other choices
-    (alternation branches, bounded counts) multiply to at most _CHOICE_LIMIT. Then each
-    unbounded repeat gives back at most n characters and each give-back fails after a
-    bounded amount of work, which the probe could only confirm. Anything else is probed.
+    Called once the rules passed, so no unbounded repeat is followed by another one that
+    can re-run for each of its splits (`_overlapping_run`). If moreover every repeat that
+    can run more than once repeats one character class or a fixed string, and the other
+    choices (alternation branches, bounded counts) multiply to at most _CHOICE_LIMIT,
+    each unbounded repeat gives back at most n characters and each give-back costs a
+    bounded amount of work: the probe could only confirm it. Anything else is probed.
     """
     if any(isinstance(n, Other) for n in parsed.nodes):
         return False
     if not all(_simple_repeat(r) for r in repeats if _repeats_many(r)):
         return False
-    return all(len(c) <= 1 for c in chains) and _choices(parsed.tree) <= _CHOICE_LIMIT
+    return choices <= _CHOICE_LIMIT
+
+
+def _too_many_ways(choices: int, wide: bool) -> str | None:
+    limit = _CHOICE_DENY_WIDE if wide else _CHOICE_DENY
+    if choices <= limit:
+        return None
+    extra = " and an unbounded repeat multiplies each by the query length" if wide else ""
+    return (
+        f"the pattern can match at one position in more than {limit} ways (bounded repeats "
+        f"and alternatives that can start alike multiply){extra}, so a failing search tries "
+        "them all at every position. Use fewer or narrower bounded repeats, or alternatives "
+        "that start with different characters"
+    )
 
 
 def _simple_repeat(node: Repeat) -> bool:
@@ -917,15 +1007,17 @@ def _simple_repeat(node: Repeat) -> bool:
 
 
 def _choices(node: Node) -> int:
-    """Upper bound on the alternatives the engine may try, wide repeats counted once."""
-    limit = _CHOICE_LIMIT + 1
+    """Upper bound on the ways a match can go at one start, wide repeats counted once."""
+    limit = _CHOICE_CAP
     if isinstance(node, Seq):
         product = 1
         for item in node.items:
             product = min(product * _choices(item), limit)
         return product
     if isinstance(node, Alt):
-        return min(sum(_choices(b) for b in node.branches), limit)
+        counts = [_choices(b) for b in node.branches]
+        # Branches that cannot start alike are tried and dropped after one character.
+        return max(counts) if _overlapping_branches(node) is None else min(sum(counts), limit)
     if isinstance(node, Group):
         return _choices(node.body)
     if isinstance(node, Repeat):
@@ -957,20 +1049,28 @@ class _Context:
     tail: tuple[Node, ...]
 
 
+_SLOW = (
+    "catastrophic backtracking: searching a {length}-character input built from {pump!r} took "
+    "over {ms:.0f} ms with {engine}. Simplify the repeated part so each character can be "
+    "matched only one way (e.g. a negated class such as [^,]*)"
+)
+
+
 def _probe(pattern: str, tree: Seq) -> str | None:
+    shape = _uncaptured(pattern)
     try:
-        compiled = regex.compile(_uncaptured(pattern), regex.IGNORECASE | regex.V0)
+        compiled = regex.compile(shape, regex.IGNORECASE | regex.V0)
     except (regex.error, ValueError, OverflowError, RecursionError) as exc:
         return f"the backtracking probe could not compile the pattern with the regex module ({exc})"
-    for text, pump in _probe_inputs(tree):
-        if _too_slow(compiled, text):
-            return (
-                f"catastrophic backtracking: searching a {len(text)}-character input built from "
-                f"{pump[:40]!r} took over {PROBE_TIMEOUT * 1000:.0f} ms. Simplify the repeated "
-                "part so each character can be matched only one way (e.g. a negated class "
-                "such as [^,]*)"
-            )
-    return None
+    slow = next(((t, p) for t, p in _probe_inputs(tree) if _too_slow(compiled, t)), None)
+    engine = "the regex module"
+    if slow is None:
+        slow = _python_re_probe(shape, _probe_inputs(tree, RE_PROBE_LENGTH))
+        engine = "Python re"
+    if slow is None:
+        return None
+    text, pump = slow
+    return _SLOW.format(length=len(text), pump=pump[:40], ms=PROBE_TIMEOUT * 1000, engine=engine)
 
 
 def _uncaptured(pattern: str) -> str:
@@ -1006,27 +1106,98 @@ def _slow_on_cpu(compiled: regex.Pattern[str], text: str) -> bool:
     return time.thread_time() - start > PROBE_TIMEOUT
 
 
-def _probe_inputs(tree: Seq) -> list[tuple[str, str]]:
+class _CpuAlarm(Exception):
+    pass
+
+
+_ALARM_ARMED = [False]
+
+
+def _python_re_probe(pattern: str, inputs: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """The same inputs through Python's own re, bounded by a CPU-time signal.
+
+    The regex module is a different engine: its safeguards make some patterns fast that
+    re, the engine the Python service runs, takes seconds on. re has no timeout, but it
+    checks for signals while matching, so an ITIMER_VIRTUAL alarm interrupts it. Signals
+    only reach the main thread: elsewhere, or when someone else owns that timer, this
+    step is skipped and the regex probe stands alone.
+    """
+    if not _can_interrupt():
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # reported as regex-portability already
+            compiled = re.compile(pattern, re.IGNORECASE)
+    except re.error:
+        return None  # Python-only constructs; regex-syntax/portability report them
+    previous = signal.signal(signal.SIGVTALRM, _on_cpu_alarm)
+    try:
+        return next(((t, p) for t, p in inputs if _re_too_slow(compiled, t)), None)
+    finally:
+        signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+        signal.signal(signal.SIGVTALRM, signal.SIG_DFL if previous is None else previous)
+
+
+def _can_interrupt() -> bool:
+    return (
+        hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+        and signal.getitimer(signal.ITIMER_VIRTUAL) == (0.0, 0.0)
+    )
+
+
+def _on_cpu_alarm(_signum: int, _frame: object) -> None:
+    if _ALARM_ARMED[0]:
+        raise _CpuAlarm
+
+
+def _re_too_slow(compiled: re.Pattern[str], text: str) -> bool:
+    """The alarm counts the whole process's CPU, so a verdict uses this thread's own time."""
+    for _ in range(3):
+        interrupted, spent = _alarmed_search(compiled, text)
+        if not interrupted:
+            return False
+        if spent >= PROBE_TIMEOUT * 0.8:
+            return True
+    return True  # never finished without other threads' help: fail closed
+
+
+def _alarmed_search(compiled: re.Pattern[str], text: str) -> tuple[bool, float]:
+    start = time.thread_time()
+    interrupted = False
+    try:
+        _ALARM_ARMED[0] = True
+        signal.setitimer(signal.ITIMER_VIRTUAL, PROBE_TIMEOUT)
+        compiled.search(text)
+    except _CpuAlarm:
+        interrupted = True
+    finally:
+        _ALARM_ARMED[0] = False
+        signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+    return interrupted, time.thread_time() - start
+
+
+def _probe_inputs(tree: Seq, length: int = PROBE_LENGTH) -> list[tuple[str, str]]:
     fail = _fail_char(tree)
     inputs: list[tuple[str, str]] = []
     pumps: list[str] = []
     for context in _contexts(tree, "", ()):
         tail = _witness_all(context.tail)
         for pump in _pumps(context):
-            core = context.prefix + _pumped(pump)
+            core = context.prefix + _pumped(pump, length)
             inputs += [(core + fail, pump), (core + fail + tail, pump)]
             pumps.append(pump)
     whole = _witness(tree)
     for pump in ("".join(dict.fromkeys(pumps)), whole):
         if pump:
-            inputs.append((_pumped(pump) + fail, pump))
+            inputs.append((_pumped(pump, length) + fail, pump))
     if whole:
         inputs.append((whole[:-1] + fail, whole))
     return list(dict.fromkeys(inputs))
 
 
-def _pumped(pump: str) -> str:
-    return pump * (PROBE_LENGTH // len(pump) + 1)
+def _pumped(pump: str, length: int) -> str:
+    return pump * (length // len(pump) + 1)
 
 
 def _contexts(node: Node, prefix: str, tail: tuple[Node, ...]) -> Iterator[_Context]:

@@ -16,8 +16,9 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +31,7 @@ import redis
 from psycopg.rows import dict_row
 
 from syncbot.desired import SkillFile, content_sha256
+from syncbot.emulator.faults import Decision
 from syncbot.emulator.server import EmulatorServer
 
 API_KEY = "sk-test-faults-key-0123456789"
@@ -379,3 +381,43 @@ def upstream_of(url: str, default_port: int) -> tuple[str, int]:
 
 def iter_lines(text: str) -> Iterator[str]:
     yield from (line for line in text.splitlines() if line.strip())
+
+
+# --- scripting the emulator's faults per request -------------------------------------------
+
+
+@dataclass
+class Arrival:
+    at: float  # time.monotonic() when the request arrived
+    mutating: bool
+    decision: Decision
+
+
+class Script:
+    """Wraps the emulator's fault decisions: `rule(n, mutating)` may replace the decision
+    of the n-th request (counted from install); every arrival is recorded with its time."""
+
+    def __init__(
+        self,
+        server: EmulatorServer,
+        rule: Callable[[int, bool], Decision | None] | None = None,
+    ) -> None:
+        self.arrivals: list[Arrival] = []
+        self._rule = rule or (lambda n, mutating: None)
+        self._real = server.faults.decide
+        self._lock = threading.Lock()
+
+    def decide(self, *, mutating: bool) -> Decision:
+        with self._lock:
+            n = len(self.arrivals) + 1
+            decision = self._rule(n, mutating) or self._real(mutating=mutating)
+            self.arrivals.append(Arrival(time.monotonic(), mutating, decision))
+        return decision
+
+
+def install_script(
+    mp: Any, server: EmulatorServer, rule: Callable[[int, bool], Decision | None] | None = None
+) -> Script:
+    script = Script(server, rule)
+    mp.setattr(server.faults, "decide", script.decide)
+    return script

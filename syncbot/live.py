@@ -100,6 +100,9 @@ class DbState:
     written: Mapping[str, str] = field(default_factory=dict)
     # False for a database syncbot never migrated: read as empty, created by the first apply
     migrated: bool = True
+    # the last apply that changed the database could not write the cache (degraded or
+    # killed): a missing entry was never written rather than expired, and is written now
+    cache_behind: bool = False
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,9 @@ def plan_entries(
             changes.append(
                 Change("cache", "update", "entry", name, DRIFT, _strip(live), want, "stale entry")
             )
+        elif live is None and ctx.live.db.cache_behind:
+            detail = "the last apply that changed the database could not write the cache"
+            changes.append(Change("cache", "create", "entry", name, DRIFT, None, want, detail))
         elif live is None and any_change and row.get("critical"):
             changes.append(
                 Change("cache", "create", "entry", name, "keep warm (critical)", None, want)

@@ -110,7 +110,15 @@ SELECT
   (SELECT coalesce(jsonb_agg(to_jsonb(o) || jsonb_build_object(
        'basis_points', (o.percentage * 100)::integer,
        'hand_edited', o.written_fingerprint <> syncbot_fingerprint(o)) ORDER BY o.skill_name), '[]')
-     FROM skill_rollouts o WHERE o.environment = %(environment)s) AS rollouts
+     FROM skill_rollouts o WHERE o.environment = %(environment)s) AS rollouts,
+  -- the last run that committed to the database or wrote the cache did not finish its
+  -- cache phase (Redis down, or killed in between): missing entries were never written
+  (SELECT r.status <> 'succeeded' AND NOT r.journal @> '[{"op": "cache", "outcome": "ok"}]'
+     FROM sync_runs r
+    WHERE r.environment = %(environment)s AND NOT r.dry_run
+      AND (r.journal @> '[{"op": "db-commit"}]'
+           OR r.journal @> '[{"op": "cache", "outcome": "ok"}]')
+    ORDER BY r.id DESC LIMIT 1) AS cache_behind
 """
 
 _CLAIM_ENVIRONMENT = """
@@ -628,6 +636,7 @@ class Database:
             routes={r["key"]: _route_row(r) for r in row["routes"]},
             rollouts={o["skill_name"]: _rollout_row(o) for o in row["rollouts"]},
             written=_hand_edited(row),
+            cache_behind=bool(row["cache_behind"]),
         )
 
     def history(self, environment: str, limit: int) -> list[RunRecord]:

@@ -803,7 +803,7 @@ def _redos(pattern: str, parsed: _Parsed) -> list[str]:
     counted = any(
         isinstance(n, Alt) or (isinstance(n, Repeat) and not _is_wide(n)) for n in parsed.nodes
     )
-    choices = _choices(parsed.tree) if counted else 1
+    choices = _choices(parsed.tree, last=True) if counted else 1
     rules = (
         _nested_repeat(repeats),
         _ambiguous_alternation(repeats),
@@ -1006,23 +1006,51 @@ def _simple_repeat(node: Repeat) -> bool:
     return fixed and node.lo == node.hi
 
 
-def _choices(node: Node) -> int:
-    """Upper bound on the ways a match can go at one start, wide repeats counted once."""
+def _choices(node: Node, *, last: bool = False) -> int:
+    """Upper bound on the ways a match can go at one start, wide repeats counted once.
+
+    `last`: the node ends the pattern. Its alternatives are then tried one after another
+    and the first that fits ends the search, so they add work instead of multiplying it.
+    """
     limit = _CHOICE_CAP
     if isinstance(node, Seq):
         product = 1
-        for item in node.items:
-            product = min(product * _choices(item), limit)
+        for i, item in enumerate(node.items):
+            final = last and i == len(node.items) - 1
+            product = min(product * _choices(item, last=final), limit)
         return product
     if isinstance(node, Alt):
-        counts = [_choices(b) for b in node.branches]
-        # Branches that cannot start alike are tried and dropped after one character.
-        return max(counts) if _overlapping_branches(node) is None else min(sum(counts), limit)
+        counts = [_choices(b, last=last) for b in node.branches]
+        return max(counts) if last or _exclusive(node) else min(sum(counts), limit)
     if isinstance(node, Group):
-        return _choices(node.body)
+        return _choices(node.body, last=last)
     if isinstance(node, Repeat):
         return _repeat_choices(node, limit)
     return 1
+
+
+def _exclusive(alt: Alt) -> bool:
+    """No two branches can match at the same position, so at most one leads anywhere.
+
+    Fixed strings are compared character by character ("look up" and "lookup" part at
+    the fifth); anything else by its first character, or not at all if it can be empty.
+    """
+    shapes = [_fixed_shape(b) for b in alt.branches]
+    for i, (branch, shape) in enumerate(zip(alt.branches, shapes, strict=True)):
+        for other, other_shape in zip(alt.branches[i + 1 :], shapes[i + 1 :], strict=True):
+            if shape is not None and other_shape is not None:
+                if all(a.overlaps(b) for a, b in zip(shape, other_shape, strict=False)):
+                    return False
+            elif _overlapping_branches(Alt((branch, other))) is not None:
+                return False
+    return True
+
+
+def _fixed_shape(branch: Seq) -> list[_CharSet] | None:
+    items = _flatten(branch.items)
+    if not all(isinstance(n, Chars) for n in items):
+        return None
+    return [_charset(n) for n in items if isinstance(n, Chars)]
 
 
 def _repeat_choices(node: Repeat, limit: int) -> int:

@@ -6,6 +6,7 @@ steps and stops only at each write (see `Executor._write`).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -129,7 +130,10 @@ class Executor:
         try:
             self._run_phases()
         except BaseException as exc:
-            self._finish("failed", error=_one_line(exc))
+            # best effort: if the database is gone too, the run stays 'running' (the next
+            # apply marks it interrupted) and the error that stopped the apply is reported
+            with contextlib.suppress(SyncbotError):
+                self._finish("failed", error=_one_line(exc))
             raise
         return self.result
 

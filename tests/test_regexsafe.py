@@ -67,6 +67,9 @@ SAFE = [
     "[ßẞ]",
     "[à-þ]",
     r"\$[0-9]+",
+    # alternatives that share first letters but part later, before and after a .*
+    "(find|look up|lookup|locate|cite|citation for).*(statute|law|legislation|ruling)",
+    "(caut[ăa]|care (este|e) (legea|articolul)|ce lege).*(lege|legea|legii|articol)",
     r"\(draft\)",
     "",
 ]

@@ -829,10 +829,10 @@ _OPTIONAL = (
     "(e.g. (a?a)+ -> a+)"
 )
 _AMBIGUOUS = (
-    "{outer} (as Python parses it) repeats an alternation whose branches {pair} can match the same "
-    "first character "
-    "(or nothing), so a failing input is tried in exponentially many splits. Make the branches "
-    "start differently or factor out the common prefix (e.g. (a|ab)+ -> (ab?)+)"
+    "{outer} (as Python parses it) repeats an alternation whose branches {pair} can match "
+    "the same first character (or nothing), so a failing input is tried in exponentially "
+    "many splits. Make the branches start differently or factor out the common prefix "
+    "(e.g. (a|ab)+ -> (ab?)+)"
 )
 
 
@@ -992,9 +992,9 @@ def _too_many_ways(choices: int, wide: bool) -> str | None:
     extra = " and an unbounded repeat multiplies each by the query length" if wide else ""
     return (
         f"the pattern can match at one position in more than {limit} ways (bounded repeats "
-        f"and alternatives that can start alike multiply){extra}, so a failing search tries "
-        "them all at every position. Use fewer or narrower bounded repeats, or alternatives "
-        "that start with different characters"
+        f"and alternatives that can match the same text multiply){extra}, so a failing search "
+        "tries them all at every position. Use fewer or narrower bounded repeats, or "
+        "alternatives that cannot match the same text"
     )
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import random
 
+import pytest
+
 from syncbot.emulator.server import EmulatorServer
 
 from .conftest import Cli
@@ -17,6 +19,7 @@ from .support import Repo
 RUNS = int(os.environ.get("SYNCBOT_KILL_RUNS", "15"))
 
 
+@pytest.mark.slow  # about 25 s: deselect with -m "not slow" for a quick local run
 def test_applies_killed_at_random_points_always_converge(
     cli: Cli, repo: Repo, emulator: EmulatorServer, pg_url: str, live_env: dict[str, str]
 ) -> None:

@@ -28,6 +28,7 @@ from .support import (
 )
 
 ALL = set(BASE_SKILLS)
+BETA = "skills-2025-10-02"  # the legacy dialect (display_title, epoch version addresses)
 
 
 def converges(cli: Cli, emulator: EmulatorServer, pg_url: str, wanted: set[str] = ALL) -> None:
@@ -193,9 +194,16 @@ def test_a_create_that_lands_after_its_retry_leaves_a_duplicate_the_next_apply_r
 # --- lost responses (committed by the server, never seen by the client) -------------------
 
 
+@pytest.mark.parametrize("beta", [None, BETA], ids=["current", "legacy"])
 def test_a_lost_create_skill_response_makes_no_duplicate(
-    cli: Cli, emulator: EmulatorServer, pg_url: str
+    beta: str | None,
+    cli: Cli,
+    emulator: EmulatorServer,
+    pg_url: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    if beta:
+        monkeypatch.setenv("ANTHROPIC_SKILLS_BETA_VERSION", beta)
     emulator.faults.set(lost_nth={1, 3})
     result = cli("apply")
     assert result.code == 0, result.err
@@ -204,9 +212,17 @@ def test_a_lost_create_skill_response_makes_no_duplicate(
     converges(cli, emulator, pg_url)
 
 
+@pytest.mark.parametrize("beta", [None, BETA], ids=["current", "legacy"])
 def test_a_lost_create_version_response_makes_no_duplicate_version(
-    cli: Cli, repo: Repo, emulator: EmulatorServer, pg_url: str
+    beta: str | None,
+    cli: Cli,
+    repo: Repo,
+    emulator: EmulatorServer,
+    pg_url: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    if beta:
+        monkeypatch.setenv("ANTHROPIC_SKILLS_BETA_VERSION", beta)
     assert cli("apply").code == 0
     repo.write(skill_files("nda-drafting", body="A new clause checklist.", version="1.1.0"))
     repo.commit("new version")
@@ -253,6 +269,26 @@ def test_a_seeded_rate_of_lost_responses_never_duplicates(
         assert_clean_failure(result)
     assert emulator.stats.faults.get("lost", 0) >= 2
     converges(cli, emulator, pg_url, ALL | set(names))
+
+
+# --- a listing that comes back empty ------------------------------------------------------
+
+
+def test_an_api_that_suddenly_lists_nothing_is_not_refilled(
+    cli: Cli, emulator: EmulatorServer, pg_url: str
+) -> None:
+    """Wrong workspace, or a broken listing: recreating everything would be worse."""
+    assert cli("apply").code == 0
+    before = table_snapshot(pg_url)
+    saved = emulator.state.to_dict()
+    emulator.state.clear()
+    uploads = emulator.stats.uploads
+    result = cli("apply", "--prune")
+    assert_clean_failure(result, "apply refused by policy", "refusing to recreate")
+    assert emulator.stats.uploads == uploads
+    assert table_snapshot(pg_url)["skills"] == before["skills"]
+    emulator.state.load_dict(saved)  # the right workspace again
+    converges(cli, emulator, pg_url)
 
 
 # --- a persistent outage: the circuit breaker ------------------------------------------

@@ -170,7 +170,8 @@ class KillLoop:
                 time.sleep(0.005)
 
     def check_converged(self) -> None:
-        again = self.cli("apply", "--prune")
+        # a short lock timeout: the dead process's lock must be gone with its session
+        again = self.cli("apply", "--prune", "--lock-timeout", "5")
         assert again.code == 0, again
         plan = self.cli("plan", "--prune", "--detailed-exitcode")
         assert plan.code == 0, plan

@@ -19,6 +19,7 @@ from .support import (
     Repo,
     assert_clean_failure,
     assert_consistent,
+    db_rows,
     install_script,
     no_unfinished_runs,
     redis_keys,
@@ -81,6 +82,32 @@ def test_a_seeded_rain_of_errors_is_survived_or_fails_cleanly(
         assert_clean_failure(result)
     assert sum(emulator.stats.faults.values()) > 0
     converges(cli, emulator, pg_url, wanted)
+
+
+def test_a_rejected_upload_is_reported_with_the_api_message_and_never_retried(
+    cli: Cli, emulator: EmulatorServer, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 400 is not retried; the uploads that succeeded are recorded, so the next apply
+    re-pins them instead of uploading them again."""
+    rejected: list[int] = []
+
+    def reject_first_post(n: int, mutating: bool) -> Decision | None:
+        if mutating and not rejected:
+            rejected.append(n)
+            return Decision(status=400)
+        return None
+
+    with pytest.MonkeyPatch.context() as mp:
+        install_script(mp, emulator, reject_first_post)
+        result = cli("apply")
+    assert_clean_failure(
+        result, "1 of 3 uploads failed", "HTTP 400 invalid_request_error: Invalid request"
+    )
+    assert emulator.stats.count("POST", "/v1/skills") == 3  # the rejected one: once
+    assert db_rows(pg_url, "SELECT name FROM skills") == []
+    assert len(db_rows(pg_url, "SELECT skill_name FROM skill_versions")) == 2
+    converges(cli, emulator, pg_url)
+    assert emulator.stats.uploads == 3  # two kept, one new: nothing uploaded twice
 
 
 # --- 429 and retry-after ----------------------------------------------------------------

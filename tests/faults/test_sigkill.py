@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import os
 import random
+import signal
+import time
+from collections.abc import Callable
 
 import pytest
 
@@ -14,7 +17,14 @@ from syncbot.emulator.server import EmulatorServer
 
 from .conftest import Cli
 from .killing import KillLoop
-from .support import Repo
+from .support import (
+    BASE_SKILLS,
+    Repo,
+    assert_consistent,
+    finish,
+    no_unfinished_runs,
+    spawn,
+)
 
 RUNS = int(os.environ.get("SYNCBOT_KILL_RUNS", "15"))
 
@@ -31,3 +41,35 @@ def test_applies_killed_at_random_points_always_converge(
     print(summary)
     # the delays must really cut applies, not only wait for them to end
     assert summary["killed"] >= RUNS // 2, summary
+
+
+@pytest.mark.slow  # about 10 s
+def test_a_first_apply_killed_at_random_points_converges(
+    cli: Cli,
+    repo: Repo,
+    emulator: EmulatorServer,
+    make_pg_url: Callable[[], str],
+    redis_prefix: str,
+    live_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Into an empty environment: killed while migrating, locking, uploading, committing."""
+    rng = random.Random(99)
+    for number in range(5):
+        pg_url = make_pg_url()
+        monkeypatch.setenv("DATABASE_URL", pg_url)
+        monkeypatch.setenv("SYNCBOT_REDIS_PREFIX", f"{redis_prefix}{number}:")
+        emulator.state.clear()
+        emulator.faults.set(latency_ms=50)
+        proc = spawn(repo.path, "apply")
+        time.sleep(rng.uniform(0.3, 1.3))
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+        finish(proc)
+        time.sleep(0.2)  # its requests in flight land
+        emulator.faults.clear()
+        result = cli("apply", "--lock-timeout", "5")
+        assert result.code == 0, result.err
+        assert cli("plan", "--detailed-exitcode").code == 0
+        assert_consistent(emulator, pg_url, set(BASE_SKILLS))
+        no_unfinished_runs(pg_url)

@@ -111,7 +111,9 @@ def fold_for_prefilter(text: str) -> str:
     return text.translate(_PREFILTER_FOLD).lower()
 
 
-@functools.lru_cache(maxsize=16384)
+# As large as _parsed: validate checks every pattern of the repository in order, more than
+# once; an LRU smaller than that set hits nothing (5,000 skills are 20,000 patterns).
+@functools.lru_cache(maxsize=1 << 16)
 def _check_cached(pattern: str) -> tuple[PatternProblem, ...]:
     if len(pattern) > MAX_PATTERN_LENGTH:
         message = f"pattern is {len(pattern)} characters long; the limit is {MAX_PATTERN_LENGTH}"
@@ -201,7 +203,7 @@ _OTHER_NAMES = {
 }
 
 
-@functools.lru_cache(maxsize=16384)
+@functools.lru_cache(maxsize=1 << 16)  # see _check_cached and routing.PATTERN_CACHE_SIZE
 def _parsed(pattern: str) -> _Parsed | str:
     """Parse with re's own parser (pinned to Python 3.11); a str result is the syntax error.
 

@@ -44,7 +44,14 @@ class Recommendation:
     matched: tuple[Pattern, ...]
 
 
-@functools.lru_cache(maxsize=16384)
+# Sized for every pattern of a large repository (16,000 skills of 2 routes x 2 patterns):
+# validate scans them in order, and an LRU smaller than that set hits nothing. Bounded so
+# a long-running caller (a fuzzer) cannot grow it forever: about 1.7 KB a pattern with
+# regexsafe's two caches.
+PATTERN_CACHE_SIZE = 1 << 16
+
+
+@functools.lru_cache(maxsize=PATTERN_CACHE_SIZE)
 def compiled(regex: str) -> re.Pattern[str] | None:
     """The pattern compiled once; None if it does not compile (validate reports that)."""
     try:

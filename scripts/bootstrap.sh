@@ -22,7 +22,12 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=.venv/.syncbot-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e '.[test]'
+  echo "installing syncbot and its test dependencies into .venv (log: .venv/pip-install.log)"
+  if ! { .venv/bin/python -m pip install --upgrade pip &&
+         .venv/bin/python -m pip install -e '.[test]'; } > .venv/pip-install.log 2>&1; then
+    cat .venv/pip-install.log
+    echo "pip install failed (log above)" >&2
+    exit 1
+  fi
   touch "$stamp"
 fi

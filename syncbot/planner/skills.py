@@ -24,7 +24,8 @@ class Placement:
 
 def _upload_detail(skill: Skill) -> str:
     size = sum(len(f.data) for f in skill.files)
-    return f"upload {len(skill.files)} files, {size} bytes, sha256 {skill.content_sha256[:12]}"
+    files = f"{len(skill.files)} file" + ("" if len(skill.files) == 1 else "s")
+    return f"upload {files}, {size} bytes, sha256 {skill.content_sha256[:12]}"
 
 
 def _api_change(

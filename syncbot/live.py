@@ -103,6 +103,8 @@ class DbState:
     # the last apply that changed the database could not write the cache (degraded or
     # killed): a missing entry was never written rather than expired, and is written now
     cache_behind: bool = False
+    # (skill name, start) of every create the bot began in its recent runs
+    create_attempts: tuple[tuple[str, datetime], ...] = ()
 
 
 @dataclass(frozen=True)

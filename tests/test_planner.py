@@ -147,14 +147,32 @@ def test_empty_listing_never_recreates_everything() -> None:
     assert plan.blocked and all(c.blocked for c in plan.by_target("api"))
 
 
-def test_unknown_skill_carrying_our_name_is_adopted_not_duplicated() -> None:
-    s = skill("alpha")
+def _lost_create(attempts: tuple[tuple[str, datetime], ...]) -> LiveState:
+    lost = ApiSkill("skill_lost", "Alpha", "v9", "custom", "2026-11-26T10:00:02Z", "")
     state = replace(
-        live(api(("skill_lost", "v9"))),
+        live(ApiListing((lost,))),
         api_versions={"skill_lost": (ApiVersion("v9", "v9", "skill_lost", "alpha", "d", ""),)},
     )
-    [change] = make_plan(desired(s), state).by_target("api")
+    return replace(state, db=replace(state.db, create_attempts=attempts))
+
+
+def test_unknown_skill_made_by_our_lost_create_is_adopted_not_duplicated() -> None:
+    started = datetime(2026, 11, 26, 10, 0, 0, tzinfo=UTC)
+    [change] = make_plan(desired(skill("alpha")), _lost_create((("alpha", started),))).by_target(
+        "api"
+    )
     assert (change.action, change.after["skill_id"]) == ("update", "skill_lost")
+
+
+def test_someone_elses_copy_with_our_name_is_never_taken_over() -> None:
+    long_before = datetime(2026, 11, 20, tzinfo=UTC)
+    for attempts in (
+        (),
+        (("alpha", long_before),),
+        (("beta", datetime(2026, 11, 26, 10, tzinfo=UTC)),),
+    ):
+        [change] = make_plan(desired(skill("alpha")), _lost_create(attempts)).by_target("api")
+        assert change.action == "create"
 
 
 def test_upload_recorded_by_a_killed_run_is_repinned() -> None:

@@ -211,6 +211,8 @@ def plan_duplicates(ctx: Context, placements: Mapping[str, Placement]) -> list[C
             skill = ctx.desired.skills[name]
             if placed in (None, skill_id) or api_skill.display_name != skill.display_name:
                 continue
+            if not ctx.made_by_us(name, api_skill.created_at):
+                continue  # someone's own copy: never deleted (validate cannot see it either)
             before = _api_state(skill_id, api_skill.latest_version, None)
             detail = (
                 f"delete API skill {skill_id}: a duplicate of {placed} made by a create "

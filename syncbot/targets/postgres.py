@@ -118,7 +118,15 @@ SELECT
     WHERE r.environment = %(environment)s AND NOT r.dry_run
       AND (r.journal @> '[{"op": "db-commit"}]'
            OR r.journal @> '[{"op": "cache", "outcome": "ok"}]')
-    ORDER BY r.id DESC LIMIT 1) AS cache_behind
+    ORDER BY r.id DESC LIMIT 1) AS cache_behind,
+  -- creates the bot started in its recent runs: the proof that an unknown API skill
+  -- carrying one of our names was made by us (a create that landed after its retry)
+  (SELECT coalesce(jsonb_agg(jsonb_build_object('skill', e->>'skill', 'at', e->>'at')), '[]')
+     FROM (SELECT journal FROM sync_runs WHERE environment = %(environment)s
+            ORDER BY id DESC LIMIT 50) r,
+          jsonb_array_elements(r.journal) e
+    WHERE e->>'op' = 'upload' AND e->>'action' = 'create' AND e->>'outcome' = 'started')
+    AS create_attempts
 """
 
 _CLAIM_ENVIRONMENT = """
@@ -637,6 +645,9 @@ class Database:
             rollouts={o["skill_name"]: _rollout_row(o) for o in row["rollouts"]},
             written=_hand_edited(row),
             cache_behind=bool(row["cache_behind"]),
+            create_attempts=tuple(
+                (a["skill"], ts) for a in row["create_attempts"] if (ts := _parse_ts(a["at"]))
+            ),
         )
 
     def history(self, environment: str, limit: int) -> list[RunRecord]:

@@ -110,21 +110,7 @@ def _plan_removed(ctx: Context, notes: list[str], duplicates: list[Change]) -> l
         f"{len(removed)} skill deletions exceed the cap of {cap} "
         "(prune.max_deletions or --max-deletions)"
     )
-    return [_block(c, why) for c in changes]
-
-
-def _block(change: Change, why: str) -> Change:
-    return Change(
-        change.target,
-        change.action,
-        change.kind,
-        change.key,
-        change.reason,
-        change.before,
-        change.after,
-        change.detail,
-        why,
-    )
+    return [replace(c, blocked=why) for c in changes]
 
 
 def _guard_listing(ctx: Context, api: list[Change], notes: list[str]) -> list[Change]:
@@ -143,7 +129,7 @@ def _guard_listing(ctx: Context, api: list[Change], notes: list[str]) -> list[Ch
         "refusing to recreate them"
     )
     notes.append(why + " (check ANTHROPIC_BASE_URL and the workspace)")
-    return [_block(c, why) if c.reason == DRIFT else c for c in api]
+    return [replace(c, blocked=why) if c.reason == DRIFT else c for c in api]
 
 
 def _plan_cache(

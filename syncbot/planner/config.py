@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Set
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -60,19 +61,7 @@ def _check_policy(
     ctx: Context, change: Change, want: Rollout | None, have: RolloutRow | None
 ) -> Change:
     blocked = policy_violation(ctx, want, have)
-    if blocked is None:
-        return change
-    return Change(
-        change.target,
-        change.action,
-        change.kind,
-        change.key,
-        change.reason,
-        change.before,
-        change.after,
-        change.detail,
-        blocked,
-    )
+    return change if blocked is None else replace(change, blocked=blocked)
 
 
 def policy_violation(ctx: Context, want: Rollout | None, have: RolloutRow | None) -> str | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from syncbot.desired import Skill
@@ -102,31 +102,15 @@ def place_existing(ctx: Context, skill: Skill, row: SkillRow) -> tuple[list[Chan
 
 
 def _with_before(change: Change, before: Any, why: str) -> Change:
-    return Change(
-        change.target,
-        change.action,
-        change.kind,
-        change.key,
-        change.reason,
-        before,
-        change.after,
-        f"{why}: {change.detail}",
-    )
+    return replace(change, before=before, detail=f"{why}: {change.detail}")
 
 
 def live_row(row: SkillRow) -> dict[str, Any]:
-    return {
-        "skill_id": row.skill_id,
-        "version_id": row.version_id,
-        "display_name": row.display_name,
-        "description": row.description,
-        "type": row.type,
-        "category": row.category,
-        "version": row.version,
-        "config": dict(row.config),
-        "content_sha256": row.content_sha256,
-        "critical": row.critical,
-    }
+    """The row's deployed values: what the plan compares (not its name or bookkeeping)."""
+    values = asdict(row)
+    for bookkeeping in ("name", "updated_at", "commit"):
+        del values[bookkeeping]
+    return values
 
 
 def desired_row(skill: Skill, placement: Placement) -> dict[str, Any]:

@@ -130,3 +130,42 @@ from syncbot.github_cli import github_group  # noqa: E402
 
 cli.add_command(emulator_command)
 cli.add_command(github_group)
+
+
+def _more_verbose(ctx: click.Context, _param: click.Parameter, value: int) -> None:
+    app = ctx.find_object(App)
+    if app is not None and value:
+        app.verbose += value
+        _VERBOSE[0] = app.verbose
+
+
+def _quieter(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    app = ctx.find_object(App)
+    if app is not None and value:
+        app.quiet = True
+
+
+def _add_common_options(command: click.Command) -> None:
+    """-v and -q work after any subcommand too (`syncbot plan -v`), as users type them."""
+    command.params += [
+        click.Option(
+            ["-v", "--verbose"],
+            count=True,
+            expose_value=False,
+            callback=_more_verbose,
+            help="More detail (errors: the cause chain).",
+        ),
+        click.Option(
+            ["-q", "--quiet"],
+            is_flag=True,
+            expose_value=False,
+            callback=_quieter,
+            help="Only errors.",
+        ),
+    ]
+    for sub in getattr(command, "commands", {}).values():
+        _add_common_options(sub)
+
+
+for _command in cli.commands.values():
+    _add_common_options(_command)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
 
 from syncbot.errors import SyncbotError
 
@@ -67,5 +68,17 @@ class Settings:
         )
 
     def secrets(self) -> tuple[str, ...]:
-        """Values that must never appear in output: the key and the URLs' passwords."""
-        return tuple(s for s in (self.api_key, self.database_url, self.redis_url) if s)
+        """Values that must never appear in output: the key and the URLs' passwords.
+
+        Only the password is secret: the host and database stay visible in messages, since
+        "cannot connect to db.internal:5432" is what an on-call engineer needs to read.
+        """
+        passwords = (_password(self.database_url), _password(self.redis_url))
+        return tuple(s for s in (self.api_key, *passwords) if s)
+
+
+def _password(url: str) -> str:
+    try:
+        return unquote(urlsplit(url).password or "")
+    except ValueError:
+        return url  # unparseable: hide all of it

@@ -6,6 +6,7 @@ Exit codes: 0 success or no changes; 1 user-facing error; 2 changes present (pla
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 import traceback
@@ -82,6 +83,9 @@ def _env(app: App, environment: str | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
+    # The modules imported by now live as long as the process: frozen, the cyclic GC stops
+    # re-scanning them at every full collection (validate, 1,000 skills: about -0.2 s).
+    gc.freeze()
     sys.exit(run(argv))
 
 

@@ -69,17 +69,26 @@ def _counters(opened: list[Any]) -> dict[str, int]:
     }
 
 
+def _run(entry_point: Any, command: list[str]) -> int:
+    """The console script's own entry point, so whatever it does first is measured too."""
+    try:
+        entry_point(command)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    return 0
+
+
 def main(argv: list[str]) -> int:
     out, concurrency, command = _parse(argv)
     started = time.perf_counter()
-    from syncbot.cli import run
+    from syncbot.cli import main as syncbot_main
 
     imported = time.perf_counter()
     opened: list[Any] = []
     timings: dict[str, float] = {}
     _hook_targets(opened, concurrency)
     _hook_upload_phase(timings)
-    code = run(command)
+    code = _run(syncbot_main, command)
     done = time.perf_counter()
     result = {
         "exit_code": code,

@@ -11,12 +11,17 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
 import pytest
 import redis
+from live_support import API_KEY, Cli, Repo, Result, init_repo, live_environment
 from psycopg import sql
+
+from syncbot import cli as cli_module
+from syncbot.emulator.server import EmulatorServer
 
 TEST_DATABASE_URL = os.environ.get(
     "SYNCBOT_TEST_DATABASE_URL", "postgresql://root@127.0.0.1:5432/test"
@@ -107,3 +112,55 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
             client.unlink(*keys[start : start + 500])
     finally:
         client.close()
+
+
+# --- the live-system suites (tests/e2e, tests/faults) ---------------------------------
+# Each suite defines `repo_files` (its configuration repository) and may extend `extra_env`.
+
+
+@pytest.fixture
+def extra_env() -> dict[str, str]:
+    return {}
+
+
+@pytest.fixture
+def emulator() -> Iterator[EmulatorServer]:
+    with EmulatorServer(api_key=API_KEY) as server:
+        yield server
+
+
+@pytest.fixture
+def live_env(
+    emulator: EmulatorServer,
+    pg_url: str,
+    redis_url: str,
+    redis_prefix: str,
+    extra_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> dict[str, str]:
+    env = live_environment(emulator.base_url, pg_url, redis_url, redis_prefix) | extra_env
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("ANTHROPIC_SKILLS_BETA_VERSION", raising=False)
+    monkeypatch.delenv("ANTHROPIC_SKILLS_ENABLED", raising=False)
+    return env
+
+
+@pytest.fixture
+def repo(tmp_path: Path, repo_files: dict[str, str]) -> Iterator[Repo]:
+    created = init_repo(tmp_path / "config", repo_files)
+    yield created
+    created.git.close()
+
+
+@pytest.fixture
+def cli(repo: Repo, live_env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> Cli:
+    """The CLI in this process, through its real top-level handler."""
+
+    def run(*args: str) -> Result:
+        capsys.readouterr()
+        code = cli_module.run(["--repo", str(repo.path), *args])
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run

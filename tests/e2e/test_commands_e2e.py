@@ -8,10 +8,11 @@ import json
 import psycopg
 import pytest
 import redis
+from live_support import Cli, Repo
 
 from syncbot.emulator.server import EmulatorServer
 
-from .conftest import Cli, Repo, skill_files
+from .conftest import skill_files
 
 
 def count(pg_url: str, table: str) -> int:

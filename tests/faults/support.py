@@ -1,8 +1,8 @@
 """Shared helpers of the fault-injection suite: the config repository, checks of the
 live systems, a TCP proxy that can cut connections, and the CLI as a subprocess.
 
-Copied from (not shared with) tests/e2e/conftest.py where the two overlap, so that the
-suites can evolve independently.
+The repository, the CLI runner and the environment are shared with tests/e2e through
+tests/live_support.py and tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -25,29 +25,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import git
 import psycopg
 import redis
+from live_support import API_KEY, ENVIRONMENT, SYNCBOT_YAML, Repo, Result
 from psycopg.rows import dict_row
 
 from syncbot.desired import SkillFile, content_sha256
 from syncbot.emulator.faults import Decision
 from syncbot.emulator.server import EmulatorServer
 
-API_KEY = "sk-test-faults-key-0123456789"
-ENVIRONMENT = "staging"
+__all__ = ["API_KEY", "ENVIRONMENT", "Repo", "Result"]  # re-exported for the tests
 
-SYNCBOT_YAML = """\
-categories: [analysis, drafting, research, compliance]
-environments:
-  staging: {}
-  production:
-    rollout:
-      steps: [0, 5, 25, 50, 100]
-      min_soak_hours: 72
-prune:
-  max_deletions: 2
-"""
 
 BASE_SKILLS = ("contract-review", "nda-drafting", "statute-lookup")
 
@@ -97,48 +85,6 @@ def base_files() -> dict[str, str]:
     files["rollouts/staging.yaml"] = "contract-review: 100\nnda-drafting: 50\n"
     files["rollouts/production.yaml"] = "contract-review: 5\n"
     return files
-
-
-@dataclass
-class Repo:
-    path: Path
-    git: git.Repo
-
-    def write(self, files: Mapping[str, str]) -> None:
-        for rel, text in files.items():
-            target = self.path / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
-
-    def commit(self, message: str) -> str:
-        self.git.git.add(A=True)
-        return self.git.index.commit(message).hexsha
-
-    def remove(self, rel: str) -> None:
-        self.git.git.rm("-r", "-q", rel)
-
-    def skills(self) -> set[str]:
-        return {p.parent.name for p in (self.path / "skills").glob("*/SKILL.md")}
-
-
-def init_repo(path: Path) -> Repo:
-    path.mkdir(parents=True)
-    handle = git.Repo.init(path)
-    with handle.config_writer() as cfg:
-        cfg.set_value("user", "name", "test").release()
-    with handle.config_writer() as cfg:
-        cfg.set_value("user", "email", "test@example.invalid").release()
-    repo = Repo(path, handle)
-    repo.write(base_files())
-    repo.commit("initial configuration")
-    return repo
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
 
 
 def assert_clean_failure(result: Result, *needles: str) -> None:

@@ -9,11 +9,11 @@ from __future__ import annotations
 import time
 
 import pytest
+from live_support import Cli
 
 from syncbot.emulator.faults import Decision, Faults
 from syncbot.emulator.server import EmulatorServer
 
-from .conftest import Cli
 from .support import (
     BASE_SKILLS,
     Repo,

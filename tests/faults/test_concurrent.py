@@ -14,11 +14,11 @@ from contextlib import contextmanager
 
 import psycopg
 import pytest
+from live_support import Cli
 
 from syncbot.emulator.server import EmulatorServer
 from syncbot.targets.postgres import _lock_key
 
-from .conftest import Cli
 from .support import (
     BASE_SKILLS,
     ENVIRONMENT,

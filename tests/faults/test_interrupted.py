@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from live_support import Cli
 
 from syncbot.emulator.server import EmulatorServer
 from syncbot.targets.postgres import Database
 from syncbot.targets.redis_cache import Cache
 from syncbot.targets.skills_api import SkillsApiClient
 
-from .conftest import Cli
 from .support import (
     BASE_SKILLS,
     Repo,

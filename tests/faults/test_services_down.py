@@ -6,13 +6,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from live_support import Cli
 
 from syncbot.emulator.server import EmulatorServer
 from syncbot.targets import postgres
 from syncbot.targets.postgres import Database
 from syncbot.targets.redis_cache import Cache
 
-from .conftest import Cli
 from .support import (
     BASE_SKILLS,
     Repo,

@@ -12,10 +12,10 @@ import time
 from collections.abc import Callable
 
 import pytest
+from live_support import Cli
 
 from syncbot.emulator.server import EmulatorServer
 
-from .conftest import Cli
 from .killing import KillLoop
 from .support import (
     BASE_SKILLS,

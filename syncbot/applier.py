@@ -7,6 +7,7 @@ steps and stops only at each write (see `Executor._write`).
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -25,6 +26,7 @@ from syncbot.targets.postgres import DbWrites
 from syncbot.targets.skills_api import SkillsApiClient
 
 T = TypeVar("T")
+_OUTCOME_BATCH = 200
 Progress = Callable[[str], None]
 
 
@@ -115,6 +117,8 @@ class Executor:
         self.result = ApplyResult(plan=plan, notes=list(plan.notes))
         self.placed: dict[str, tuple[str, str]] = {}
         self.uploaded: list[VersionRow] = []
+        self._outcomes: list[dict[str, Any]] = []
+        self._outcomes_lock = threading.RLock()
 
     def run(self) -> ApplyResult:
         if self.plan.is_empty:
@@ -161,8 +165,25 @@ class Executor:
         return value
 
     def _journal(self, entry: dict[str, Any]) -> None:
-        if self.result.run_id is not None and not self.options.dry_run:
-            self.targets.db.journal(self.result.run_id, entry)
+        self._journal_many([entry])
+
+    def _journal_many(self, entries: list[dict[str, Any]]) -> None:
+        if entries and self.result.run_id is not None and not self.options.dry_run:
+            self.targets.db.journal_many(self.result.run_id, entries)
+
+    def _journal_outcome(self, entry: dict[str, Any]) -> None:
+        """Upload outcomes are written in batches: each append rewrites the whole journal,
+        so one per upload made a first apply quadratic. Nothing is lost by a crash: every
+        upload is also recorded at once in skill_versions."""
+        with self._outcomes_lock:
+            self._outcomes.append(entry)
+            if len(self._outcomes) >= _OUTCOME_BATCH:
+                self._flush_outcomes()
+
+    def _flush_outcomes(self) -> None:
+        with self._outcomes_lock:
+            batch, self._outcomes = self._outcomes, []
+            self._journal_many(batch)
 
     # -- phase 1: API uploads and re-pins --------------------------------------------
     def _upload_phase(self) -> None:
@@ -172,20 +193,23 @@ class Executor:
                 self.placed[change.key] = (change.after["skill_id"], change.after["version_id"])
         uploads = [c for c in changes if c.action in ("create", "update")]
         if uploads and self.targets.api is not None:
-            results = self.targets.api.map_concurrent(self._upload, uploads)
+            # committed before the first request: the proof that later finds our own
+            # skill after a lost answer (planner: made_by_us)
+            self._journal_many([_started(c) for c in uploads])
+            try:
+                results = self.targets.api.map_concurrent(self._upload, uploads)
+            finally:
+                self._flush_outcomes()
             self._raise_upload_failures(uploads, results)
 
     def _upload(self, change: Change) -> None:
         skill = self.desired.skills[change.key]
-        self._journal(
-            {"op": "upload", "skill": skill.name, "action": change.action, "outcome": "started"}
-        )
         try:
             placed = self._write(
                 f"upload {skill.name} ({change.action})", lambda: self._send(change, skill)
             )
         except SyncbotError as exc:
-            self._journal(
+            self._journal_outcome(
                 {"op": "upload", "skill": skill.name, "outcome": "failed", "error": exc.message}
             )
             raise
@@ -209,7 +233,7 @@ class Executor:
         self.targets.db.record_version(row)
         self.uploaded.append(row)
         self.result.uploads += 1
-        self._journal(
+        self._journal_outcome(
             {
                 "op": "upload",
                 "skill": skill.name,
@@ -356,6 +380,10 @@ class Executor:
     def _delete(self, api: SkillsApiClient, name: str, skill_id: str) -> None:
         self._write(f"delete API skill {name} ({skill_id})", lambda: api.delete_skill(skill_id))
         self._journal({"op": "delete", "skill": name, "skill_id": skill_id, "outcome": "ok"})
+
+
+def _started(change: Change) -> dict[str, Any]:
+    return {"op": "upload", "skill": change.key, "action": change.action, "outcome": "started"}
 
 
 def _route_row(value: dict[str, Any]) -> RouteRow:

@@ -256,10 +256,12 @@ UPDATE sync_runs SET status = 'interrupted',
 WHERE environment = %(environment)s AND status IN ('running', 'db-committed')
 """
 
+# jsonb arrays are rewritten whole on every append: callers batch entries (see applier)
 _JOURNAL = f"""
 UPDATE sync_runs
-SET journal = journal || jsonb_build_array(%(entry)s::jsonb
-                                           || jsonb_build_object('at', {_NOW_UTC}))
+SET journal = journal || (
+  SELECT coalesce(jsonb_agg(t.e || jsonb_build_object('at', {_NOW_UTC}) ORDER BY t.n), '[]')
+    FROM jsonb_array_elements(%(entries)s::jsonb) WITH ORDINALITY AS t(e, n))
 WHERE id = %(run_id)s
 """
 
@@ -754,8 +756,13 @@ class Database:
             return self._exec(_CLOSE_DEAD_RUNS, {"environment": environment}).rowcount
 
     def journal(self, run_id: int, entry: Mapping[str, Any]) -> None:
+        self.journal_many(run_id, [entry])
+
+    def journal_many(self, run_id: int, entries: Sequence[Mapping[str, Any]]) -> None:
+        """Append entries to the run's journal in one statement, in order."""
+        params = {"run_id": run_id, "entries": Jsonb([dict(e) for e in entries])}
         with self._errors("cannot write the run journal"):
-            cur = self._exec(_JOURNAL, {"run_id": run_id, "entry": Jsonb(dict(entry))})
+            cur = self._exec(_JOURNAL, params)
         if cur.rowcount != 1:
             raise TargetError("database", f"cannot write the run journal: no run {run_id}")
 

@@ -254,9 +254,11 @@ class Executor:
             return
         first = failed[0][1]
         names = ", ".join(name for name, _ in failed)
+        done = len(uploads) - len(failed)
         message = (
-            f"{len(failed)} of {len(uploads)} uploads failed ({names}); "
-            f"nothing was written to the database: {_one_line(first)}"
+            f"{len(failed)} of {len(uploads)} uploads failed ({names}); nothing was deployed "
+            f"(the {done} finished uploads are recorded and the next apply re-pins them): "
+            f"{_one_line(first)}"
         )
         raise TargetError("skills-api", message) from first
 

@@ -341,7 +341,7 @@ def test_an_outage_of_the_uploads_fails_fast_and_writes_nothing(
     with pytest.MonkeyPatch.context() as mp:
         install_script(mp, emulator, lambda n, mutating: Decision(status=503) if mutating else None)
         result = cli("apply")
-    assert_clean_failure(result, "uploads failed", "nothing was written to the database")
+    assert_clean_failure(result, "uploads failed", "nothing was deployed")
     nothing_written(pg_url, redis_url, redis_prefix)
     assert [r["status"] for r in runs(pg_url)] == ["failed"]
     converges(cli, emulator, pg_url)

@@ -150,8 +150,10 @@ def _quieter(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
 
 
 def _add_common_options(command: click.Command) -> None:
-    """-v and -q work after any subcommand too (`syncbot plan -v`), as users type them."""
-    command.params += [
+    """-v and -q work after any subcommand too (`syncbot plan -v`), as users type them;
+    a command with options of its own by those names (the emulator's --quiet) keeps them."""
+    taken = {opt for param in command.params for opt in param.opts}
+    common = [
         click.Option(
             ["-v", "--verbose"],
             count=True,
@@ -167,6 +169,7 @@ def _add_common_options(command: click.Command) -> None:
             help="Only errors.",
         ),
     ]
+    command.params += [option for option in common if not taken & set(option.opts)]
     for sub in getattr(command, "commands", {}).values():
         _add_common_options(sub)
 

@@ -5,6 +5,7 @@ The fixtures built on these are in tests/conftest.py; each suite brings its own 
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,30 @@ environments:
 prune:
   max_deletions: 2
 """
+
+
+def skill_files(
+    name: str,
+    body: str = "Steps for the lawyer.",
+    version: str = "1.0.0",
+    *,
+    critical: bool = False,
+) -> dict[str, str]:
+    """The two files of a small prompt skill (`version` is its skill.yaml semver)."""
+    extra = "critical: true\n" if critical else ""
+    return {
+        f"skills/{name}/SKILL.md": (
+            f"---\nname: {name}\ndescription: Helps with {name} work.\n---\n# {name}\n\n{body}\n"
+        ),
+        f"skills/{name}/skill.yaml": textwrap.dedent(f"""\
+            display_name: {name.replace("-", " ").title()}
+            description: The {name} skill
+            type: prompt
+            category: analysis
+            version: "{version}"
+            """)
+        + extra,
+    }
 
 
 @dataclass

@@ -7,27 +7,10 @@ import textwrap
 from collections.abc import Iterator
 
 import pytest
-from live_support import SYNCBOT_YAML
+from live_support import SYNCBOT_YAML, skill_files
 
 from syncbot.session import Targets, open_targets
 from syncbot.settings import Settings
-
-
-def skill_files(
-    name: str, body: str = "Steps for the lawyer.", version: str = "1.0.0"
-) -> dict[str, str]:
-    return {
-        f"skills/{name}/SKILL.md": (
-            f"---\nname: {name}\ndescription: Helps with {name} work.\n---\n# {name}\n\n{body}\n"
-        ),
-        f"skills/{name}/skill.yaml": textwrap.dedent(f"""\
-            display_name: {name.replace("-", " ").title()}
-            description: The {name} skill
-            type: prompt
-            category: analysis
-            version: "{version}"
-            """),
-    }
 
 
 def base_files() -> dict[str, str]:

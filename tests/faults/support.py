@@ -14,7 +14,6 @@ import os
 import socket
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from collections import Counter
@@ -27,40 +26,17 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import redis
-from live_support import API_KEY, ENVIRONMENT, SYNCBOT_YAML, Repo, Result
+from live_support import API_KEY, ENVIRONMENT, SYNCBOT_YAML, Repo, Result, skill_files
 from psycopg.rows import dict_row
 
 from syncbot.desired import SkillFile, content_sha256
 from syncbot.emulator.faults import Decision
 from syncbot.emulator.server import EmulatorServer
 
-__all__ = ["API_KEY", "ENVIRONMENT", "Repo", "Result"]  # re-exported for the tests
+__all__ = ["API_KEY", "ENVIRONMENT", "Repo", "Result", "skill_files"]  # re-exported for the tests
 
 
 BASE_SKILLS = ("contract-review", "nda-drafting", "statute-lookup")
-
-
-def skill_files(
-    name: str,
-    body: str = "Steps for the lawyer.",
-    version: str = "1.0.0",
-    *,
-    critical: bool = False,
-) -> dict[str, str]:
-    extra = "critical: true\n" if critical else ""
-    return {
-        f"skills/{name}/SKILL.md": (
-            f"---\nname: {name}\ndescription: Helps with {name} work.\n---\n# {name}\n\n{body}\n"
-        ),
-        f"skills/{name}/skill.yaml": textwrap.dedent(f"""\
-            display_name: {name.replace("-", " ").title()}
-            description: The {name} skill
-            type: prompt
-            category: analysis
-            version: "{version}"
-            """)
-        + extra,
-    }
 
 
 def routes_yaml(skills: Sequence[str]) -> str:

@@ -6,11 +6,9 @@ import json
 
 import psycopg
 import redis
-from live_support import API_KEY, Cli, Repo
+from live_support import API_KEY, Cli, Repo, skill_files
 
 from syncbot.emulator.server import EmulatorServer
-
-from .conftest import skill_files
 
 
 def api_skill_count(server: EmulatorServer) -> int:

@@ -8,11 +8,9 @@ import json
 import psycopg
 import pytest
 import redis
-from live_support import Cli, Repo
+from live_support import Cli, Repo, skill_files
 
 from syncbot.emulator.server import EmulatorServer
-
-from .conftest import skill_files
 
 
 def count(pg_url: str, table: str) -> int:

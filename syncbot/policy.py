@@ -9,10 +9,10 @@ merge (a reviewed policy change), but `loosenings` names each one for the review
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from syncbot.desired import RolloutPolicy
+from syncbot.desired import DesiredState, RolloutPolicy
 from syncbot.files.schemas import SyncbotConfig
 
 
@@ -55,6 +55,16 @@ def strictest(a: Policy, b: Policy) -> Policy:
         steps = tuple(sorted(set(one.steps) | set(other.steps)))
         rollouts[name] = RolloutPolicy(steps, max(one.min_soak_hours, other.min_soak_hours))
     return Policy(rollouts, min(a.max_deletions, b.max_deletions))
+
+
+def judged_by(desired: DesiredState, other: Policy) -> DesiredState:
+    """`desired` with the stricter of its own policy and `other` (a base's, or the last
+    applied commit's): what plan and apply check this change against."""
+    own = Policy({desired.environment: desired.policy}, desired.max_deletions)
+    both = strictest(own, other)
+    return replace(
+        desired, policy=both.rollout(desired.environment), max_deletions=both.max_deletions
+    )
 
 
 def loosenings(old: SyncbotConfig, new: SyncbotConfig) -> list[Loosening]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence, Set
 
 from syncbot.desired import format_percentage
 from syncbot.files.history import SkillHistory, VersionUse
@@ -15,11 +15,16 @@ from syncbot.policy import Policy, loosenings
 
 
 def base_findings(
-    head: LoadedRepo, base: LoadedRepo, policy: Policy, history: SkillHistory | None = None
+    head: LoadedRepo,
+    base: LoadedRepo,
+    policy: Policy,
+    history: SkillHistory | None = None,
+    unchanged: Set[str] = frozenset(),
 ) -> list[Finding]:
-    """`policy` is the one the change is judged by: the stricter of the base's and the head's."""
+    """`policy` is the one the change is judged by: the stricter of the base's and the
+    head's. `unchanged` names the skill folders identical in both (left out of `base`)."""
     label = (base.commit or "base")[:12]
-    findings = list(_versions(head, base, history, label))
+    findings = list(_versions(head, base, history, unchanged, label))
     for environment in sorted(head.rollouts):
         findings += _rollout_changes(head, base, environment, policy, label)
     findings += _loosened(head, base)
@@ -30,19 +35,29 @@ def base_findings(
 
 
 def _versions(
-    head: LoadedRepo, base: LoadedRepo, history: SkillHistory | None, label: str
+    head: LoadedRepo,
+    base: LoadedRepo,
+    history: SkillHistory | None,
+    unchanged: Set[str],
+    label: str,
 ) -> Iterator[Finding]:
     changed = [
         skill
         for name, skill in sorted(head.skills.items())
-        if skill.meta is not None and _content_changed(skill, base.skills.get(name))
+        if name not in unchanged
+        and skill.meta is not None
+        and _content_changed(skill, base.skills.get(name))
     ]
     # Only skills whose content differs read the history: unchanged ones need no answer.
     uses = history.uses(s.name for s in changed) if history else {}
     for skill in changed:
         old = base.skills.get(skill.name)
         old_version = old.meta.version if old is not None and old.meta is not None else None
-        message = _version_problem(skill, old_version, uses.get(skill.name, []), label)
+
+        def same(use: VersionUse, name: str = skill.name, sha: str = skill.content_sha256) -> bool:
+            return history is not None and history.content_sha256(name, use) == sha
+
+        message = _version_problem(skill, old_version, uses.get(skill.name, []), same, label)
         if message is not None:
             at = head.locate(f"{skill.folder}/skill.yaml", ("version",))
             yield Finding(at.file, at.line, *message)
@@ -55,13 +70,18 @@ def _content_changed(skill: SkillSource, old: SkillSource | None) -> bool:
 
 
 def _version_problem(
-    skill: SkillSource, old_version: str | None, uses: Sequence[VersionUse], label: str
+    skill: SkillSource,
+    old_version: str | None,
+    uses: Sequence[VersionUse],
+    same_content: Callable[[VersionUse], bool],
+    label: str,
 ) -> tuple[str, str] | None:
     """(rule, message) when the new (version, content) pair breaks "a version names one
     content forever"; None for a proper bump and for a rollback to a pair history holds."""
     assert skill.meta is not None
-    version, sha = skill.meta.version, skill.content_sha256
-    if any(u.version == version and u.content_sha256 == sha for u in uses):
+    version = skill.meta.version
+    earlier = [u for u in uses if u.version == version]  # only these need their content
+    if any(same_content(u) for u in earlier):
         return None  # a rollback (a revert): this exact pair was committed before
     if version == old_version or (
         old_version is not None and is_semver(old_version) and not is_higher(version, old_version)
@@ -70,11 +90,10 @@ def _version_problem(
             f"uploaded content changed since {label} but version {version} is not "
             f"higher than {old_version}: bump it (semver)"
         )
-    reused = next((u for u in uses if u.version == version), None)
-    if reused is None:
+    if not earlier:
         return None
     return "skill-version-reused", (
-        f"version {version} already named other content in commit {reused.commit[:12]}: "
+        f"version {version} already named other content in commit {earlier[0].commit[:12]}: "
         f"a version names one content forever; use a version never used before "
         f"(higher than {_highest(uses)})"
     )

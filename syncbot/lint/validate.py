@@ -38,15 +38,17 @@ def validate_and_load(
     repo, errors = read_repo(source)
     # The base's own problems are not this change's, and unchanged skills need no
     # comparison: only the folders that differ (and the other files) are parsed again.
-    base_repo = read_repo(_ChangedOnly(base, repo.files))[0] if base is not None else None
+    changed_only = _ChangedOnly(base, repo.files) if base is not None else None
+    base_repo = read_repo(changed_only)[0] if changed_only is not None else None
     policy = judging_policy(repo, base_repo)
     findings = [_finding(error) for error in errors]
     findings += skill_findings(repo)
     findings += route_findings(repo)
     findings += rollout_findings(repo, policy)
-    if base is not None and base_repo is not None:
+    if base is not None and base_repo is not None and changed_only is not None:
         history = SkillHistory(base) if isinstance(base, GitTree) else None
-        findings += base_findings(repo, base_repo, policy, history)
+        unchanged = changed_only.unchanged
+        findings += base_findings(repo, base_repo, policy, history, unchanged)
     return repo, _unique(findings)
 
 
@@ -62,6 +64,7 @@ class _ChangedOnly:
     def __init__(self, base: Source, head_files: tuple[SourceFile, ...]) -> None:
         self._base = base
         self._head = head_files
+        self.unchanged: frozenset[str] = frozenset()  # skill names, known after files()
 
     @property
     def commit(self) -> str | None:
@@ -70,6 +73,7 @@ class _ChangedOnly:
     def files(self) -> tuple[SourceFile, ...]:
         base_files = self._base.files()
         unchanged = _folders(base_files) - _folders(set(base_files) ^ set(self._head))
+        self.unchanged = frozenset(str(name) for name in unchanged)
         return tuple(f for f in base_files if _folder(f.path) not in unchanged)
 
 

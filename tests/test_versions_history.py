@@ -6,11 +6,14 @@ the pull-request workflow does (head against the PR's base).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import git
+import pytest
 from helpers import Content, build_tree, commit_all, skill_md, skill_yaml, valid_files, write_tree
 
+from syncbot.files.history import SkillHistory, VersionUse
 from syncbot.files.source import GitTree
 from syncbot.lint.findings import Finding
 from syncbot.lint.validate import validate
@@ -186,3 +189,22 @@ def test_metadata_only_change_reads_no_history(tmp_path: Path) -> None:
     meta = skill_yaml(display_name="NDA Drafting v2", category="drafting", version="0.9.0")
     change(root, {f"{NDA}/skill.yaml": meta})
     assert check(root) == []  # the uploaded content is unchanged: no version rule applies
+
+
+def test_history_is_read_only_for_skills_whose_content_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = start(tmp_path)
+    change(root, nda("1.1.0", "New clause."))
+    change(root, {**nda("1.2.0", "Newer clause."), **clause_search()})
+    asked: list[str] = []
+    original = SkillHistory.uses
+
+    def spy(self: SkillHistory, names: Iterable[str]) -> dict[str, list[VersionUse]]:
+        wanted = list(names)
+        asked.extend(wanted)
+        return original(self, wanted)
+
+    monkeypatch.setattr(SkillHistory, "uses", spy)
+    assert check(root) == []
+    assert sorted(asked) == ["clause-search", "nda-drafting"]  # not contract-analysis

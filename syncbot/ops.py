@@ -55,7 +55,10 @@ def load_config(
 def policy_at(repo: Path, ref: str) -> Policy:
     """The policy of syncbot.yaml at `ref`, read without the rest of that commit."""
     tree = GitTree(repo, ref)
-    found = tree.read(CONFIG_FILE)
+    try:
+        found = tree.read(CONFIG_FILE)
+    finally:
+        tree.repo.close()  # its git cat-file processes, at once rather than at exit
     loaded, errors = read_repo(_Files(tree.commit, (found,) if found else ()))
     if errors:
         first = errors[0]

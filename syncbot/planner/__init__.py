@@ -44,7 +44,14 @@ def make_plan(desired: DesiredState, live: LiveState, options: PlanOptions | Non
         fingerprints={c.object_id: fingerprint(c.before) for c in changes},
         notes=tuple(notes),
         api_enabled=ctx.api_enabled,
+        uncompared=_uncompared(live),
     )
+
+
+def _uncompared(live: LiveState) -> dict[str, str]:
+    if live.cache.available:
+        return {}
+    return {"cache": live.cache.error or "Redis could not be read"}
 
 
 def _plan_skills(

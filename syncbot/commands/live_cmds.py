@@ -10,14 +10,16 @@ import click
 
 from syncbot.applier import ApplyOptions, ApplyResult, apply
 from syncbot.cli import EXIT_CHANGES, App, _env, cli, dump_json, env_option, pass_app
-from syncbot.errors import PolicyError, SyncbotError
+from syncbot.desired import DesiredState
+from syncbot.errors import PolicyError, SyncbotError, TargetError
+from syncbot.live import LiveState
 from syncbot.ops import actor, doctor_connections, doctor_env, load_config, load_desired, status
 from syncbot.plan import Plan
 from syncbot.planner import PlanOptions, make_plan
 from syncbot.reader import read_live
 from syncbot.render import render_plan, render_text
 from syncbot.semantic import explain, read_deployed_files
-from syncbot.session import open_targets
+from syncbot.session import Targets, open_targets
 from syncbot.targets.postgres import Database
 
 prune_option = click.option(
@@ -80,7 +82,7 @@ def plan_cmd(
         max_cache_entries=app.settings.max_cache_size,
     )
     with open_targets(app.settings) as targets:
-        live = read_live(targets, desired)
+        live = read_live_or_report(app, targets, desired, fmt)
     plan = make_plan(desired, live, options)
     if out_file is not None:
         out_file.write_text(
@@ -93,6 +95,18 @@ def plan_cmd(
     app.say(render_plan(plan, fmt, explanations).rstrip("\n"))
     refuse_unusable(plan)
     return EXIT_CHANGES if (detailed_exitcode and not plan.is_empty) else 0
+
+
+def read_live_or_report(app: App, targets: Targets, desired: DesiredState, fmt: str) -> LiveState:
+    """The live state; when a system cannot be read, the plan output still says which
+    one was not compared (a PR comment or drift issue then shows it) before exit 1."""
+    try:
+        return read_live(targets, desired)
+    except TargetError as exc:
+        why = exc.message.removeprefix(f"{exc.target}: ")
+        stub = Plan(desired.environment, desired.commit, (), uncompared={exc.target: why})
+        app.say(render_plan(stub, fmt).rstrip("\n"))
+        raise TargetError(exc.target, f"not compared, nothing planned: {why}") from exc
 
 
 def refuse_unusable(plan: Plan) -> None:

@@ -72,7 +72,10 @@ def _check_policy(
     if soaking is None:
         return change
     ready = soak_end(ctx, have)
-    allowed = f"{ready:%Y-%m-%dT%H:%M:%SZ}" if ready is not None else None
+    allowed = None
+    if ready is not None:  # rounded up: at the second shown, apply accepts it
+        ready += timedelta(microseconds=(1_000_000 - ready.microsecond) % 1_000_000)
+        allowed = f"{ready:%Y-%m-%dT%H:%M:%SZ}"
     return replace(change, blocked=soaking, allowed_from=allowed)
 
 

@@ -12,8 +12,12 @@ from dataclasses import replace
 from syncbot.plan import Change
 from syncbot.planner.context import Context
 
-_WHERE = {"route": "registry/*.yaml", "rollout": "rollouts/<environment>.yaml"}
-_PLURAL = {"route": "routes", "rollout": "rollouts"}
+_WHERE = {
+    "route": "registry/*.yaml",
+    "rollout": "rollouts/<environment>.yaml",
+    "skill": "skills/<name>/",
+}
+_PLURAL = {"route": "routes", "rollout": "rollouts", "skill": "skills"}
 
 
 def deletion_cap(ctx: Context) -> int:
@@ -27,15 +31,16 @@ def guard_deletions(
 ) -> list[Change]:
     """Block every deletion of `kind` when they are all of them (2 or more), or over the cap."""
     deletes = [c for c in changes if c.action == "delete" and c.kind == kind]
-    why = deletion_refusal(ctx, kind, len(deletes), live_count)
+    why = deletion_refusal(ctx, kind, len(deletes), all_of_them=len(deletes) == live_count)
     if why is None:
         return changes
     return [replace(c, blocked=why) if c in deletes else c for c in changes]
 
 
-def deletion_refusal(ctx: Context, kind: str, count: int, live_count: int) -> str | None:
+def deletion_refusal(ctx: Context, kind: str, count: int, *, all_of_them: bool) -> str | None:
+    """Why `count` deletions of `kind` are refused, or None."""
     plural = _PLURAL[kind]
-    if count >= 2 and count == live_count and not ctx.options.allow_delete_all:
+    if count >= 2 and all_of_them and not ctx.options.allow_delete_all:
         return (
             f"plan deletes all {count} {plural}: files missing, misnamed or read from the "
             f"wrong folder? Check {_WHERE[kind]}; to delete them all on purpose, apply "

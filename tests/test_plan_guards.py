@@ -121,3 +121,11 @@ def test_an_unreadable_cache_is_recorded_as_not_compared() -> None:
     assert plan.is_empty and not plan.complete
     assert plan.uncompared == {"cache": "connection refused"}
     assert make_plan(desired(*skills), base).complete
+
+
+def test_renaming_route_categories_is_a_replacement_not_a_removal() -> None:
+    skills, base = state(routes=6)
+    renamed = tuple(Route(n, "other", 1, 0.5, (Pattern(n),)) for n in NAMES)
+    plan = make_plan(desired(*skills, routes=renamed), base, PlanOptions(max_deletions=1))
+    assert not plan.refused
+    assert sum(c.action == "delete" for c in plan.changes if c.kind == "route") == 6

@@ -29,12 +29,28 @@ def deletion_cap(ctx: Context) -> int:
 def guard_deletions(
     ctx: Context, kind: str, live_count: int, changes: list[Change]
 ) -> list[Change]:
-    """Block every deletion of `kind` when they are all of them (2 or more), or over the cap."""
+    """Block every deletion of `kind` when they remove all of them (2 or more), or more
+    than the cap.
+
+    A route deleted while its skill keeps another route (a category renamed) is a
+    replacement, not a removal: only routes whose skill is left with none count.
+    """
     deletes = [c for c in changes if c.action == "delete" and c.kind == kind]
-    why = deletion_refusal(ctx, kind, len(deletes), all_of_them=len(deletes) == live_count)
+    creates = [c for c in changes if c.action == "create" and c.kind == kind]
+    counted = deletes
+    if kind == "route":
+        routed = {c.after["skill"] for c in creates} | _kept_route_skills(changes, ctx)
+        counted = [c for c in deletes if c.before["skill"] not in routed]
+    every = bool(deletes) and len(deletes) == live_count and not creates
+    why = deletion_refusal(ctx, kind, len(counted), all_of_them=every)
     if why is None:
         return changes
     return [replace(c, blocked=why) if c in deletes else c for c in changes]
+
+
+def _kept_route_skills(changes: list[Change], ctx: Context) -> set[str]:
+    gone = {c.key for c in changes if c.action == "delete" and c.kind == "route"}
+    return {row.skill for key, row in ctx.live.db.routes.items() if key not in gone}
 
 
 def deletion_refusal(ctx: Context, kind: str, count: int, *, all_of_them: bool) -> str | None:

@@ -112,18 +112,16 @@ def read_live_or_report(app: App, targets: Targets, desired: DesiredState, fmt: 
 def refuse_unusable(plan: Plan) -> None:
     """Exit 1 after the plan is shown: a plan apply will refuse, or one that could not
     compare a target, must never read as a green check (`--detailed-exitcode` included)."""
-    problems = [f"{target} not compared ({why})" for target, why in sorted(plan.uncompared.items())]
+    unknown = [f"{target} not compared ({why})" for target, why in sorted(plan.uncompared.items())]
     if plan.refused:
         count = len(plan.refused)
-        problems.insert(
-            0,
+        refused = (
             f"apply will refuse this plan: {count} change{'s' if count > 1 else ''} "
-            "refused by policy (listed at the top of the plan)",
+            "refused by policy (listed at the top of the plan)"
         )
-    if plan.refused:
-        raise PolicyError("; ".join(problems))
-    if problems:
-        raise SyncbotError("plan incomplete: " + "; ".join(problems))
+        raise PolicyError("; ".join([refused, *unknown]))
+    if unknown:
+        raise SyncbotError("plan incomplete: " + "; ".join(unknown))
 
 
 @cli.command("apply")

@@ -148,7 +148,7 @@ def status(targets: Targets, environment: str) -> dict[str, Any]:
     )
     db_check, counts = _probe("database", lambda: targets.db.counts(environment), "")
     cache_check, entries = _probe("cache", targets.cache.count_entries, "")
-    runs = targets.db.history(environment, 1) if db_check.ok else []
+    runs = targets.db.list_runs(environment, 1) if db_check.ok else []
     return {
         "environment": environment,
         "healthy": api_check.ok and db_check.ok and cache_check.ok,
@@ -170,6 +170,7 @@ def _run_dict(run: Any) -> dict[str, Any]:
         "commit": run.commit,
         "actor": run.actor,
         "status": run.status,
+        "reason": run.error,
         "started_at": str(run.started_at),
         "finished_at": str(run.finished_at) if run.finished_at else None,
     }

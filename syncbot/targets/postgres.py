@@ -279,11 +279,13 @@ WHERE id = %(run_id)s
 """
 
 # a run that ends before it starts writing (refused, failed early, nothing to do): one
-# finished row, touching no other run, so it needs no lock
+# finished row, touching no other run, so it needs no lock; the start is the client's
+# clock, never later than the server's end
 _RECORD_RUN = """
 INSERT INTO sync_runs (environment, commit, actor, dry_run, started_at, finished_at, status,
                        plan, summary, error, lock_pid)
-VALUES (%(environment)s, %(commit)s, %(actor)s, false, coalesce(%(started_at)s, now()), now(),
+VALUES (%(environment)s, %(commit)s, %(actor)s, false,
+        least(coalesce(%(started_at)s, now()), now()), now(),
         %(status)s, %(plan)s, %(summary)s, %(error)s, %(lock_pid)s)
 RETURNING id
 """

@@ -69,12 +69,10 @@ def apply(
     log = RunLog(
         targets.db, desired.environment, desired.commit, options.actor, enabled=not options.dry_run
     )
-    planned: list[Plan] = []
     try:
-        return _apply(desired, targets, options, progress or (lambda _: None), log, planned)
+        return _apply(desired, targets, options, progress or (lambda _: None), log)
     except BaseException as exc:
-        plan = planned[-1] if planned else None
-        log.fail(exc, plan=plan.as_dict() if plan else None, summary=_plan_summary(plan))
+        log.fail(exc)  # a no-op when the executor recorded the run already
         raise
 
 
@@ -84,7 +82,6 @@ def _apply(
     options: ApplyOptions,
     progress: Progress,
     log: RunLog,
-    planned: list[Plan],
 ) -> ApplyResult:
     if not options.dry_run:
         targets.db.migrate()
@@ -96,18 +93,12 @@ def _apply(
             targets.db.close_dead_runs(desired.environment)
         live = read_live(targets, desired)
         plan = make_plan(desired, live, plan_options(options))
-        planned.append(plan)
+        log.planned(plan)
         if options.saved_plan is not None:
             plan = check_saved_plan(options.saved_plan, plan)
-            planned.append(plan)
+            log.planned(plan)
         refuse_blocked(plan)
         return Executor(desired, targets, plan, live, options, progress, log).run()
-
-
-def _plan_summary(plan: Plan | None) -> dict[str, Any] | None:
-    if plan is None:
-        return None
-    return {"changes": len(plan.changes), "blocked": len(plan.blocked), "uploads": 0}
 
 
 def check_saved_plan(saved: Plan, fresh: Plan) -> Plan:

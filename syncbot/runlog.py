@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from syncbot.errors import ConfigError, ConfigErrors, PolicyError, SyncbotError
+from syncbot.plan import Plan
 from syncbot.targets.postgres import Database
 
 REFUSED = "refused"
@@ -51,6 +52,13 @@ class RunLog:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     run_id: int | None = None
     closed: bool = False
+    plan: Mapping[str, Any] | None = None
+    summary: Mapping[str, Any] | None = None
+
+    def planned(self, plan: Plan) -> None:
+        """The plan this run made: stored with the record even if it never writes."""
+        self.plan = plan.as_dict()
+        self.summary = {"changes": len(plan.changes), "blocked": len(plan.blocked), "uploads": 0}
 
     def start(self, plan: Mapping[str, Any]) -> int | None:
         """The `running` row, written before the first mutation (hold the apply lock)."""
@@ -80,8 +88,8 @@ class RunLog:
                 status,
                 started_at=self.started_at,
                 error=error,
-                plan=plan,
-                summary=summary,
+                plan=plan or self.plan,
+                summary=summary or self.summary,
             )
         else:
             self.db.finish_run(self.run_id, status, error=error, summary=summary)

@@ -129,7 +129,7 @@ SELECT
   (SELECT r.status <> 'succeeded' AND NOT r.journal @> '[{"op": "cache", "outcome": "ok"}]'
      FROM sync_runs r
     WHERE r.environment = %(environment)s AND NOT r.dry_run
-      AND (r.journal @> '[{"op": "db-commit"}]'
+      AND (r.journal @> '[{"op": "db-commit", "outcome": "ok"}]'
            OR r.journal @> '[{"op": "cache", "outcome": "ok"}]')
     ORDER BY r.id DESC LIMIT 1) AS cache_behind,
   -- creates the bot started in its recent runs: the proof that an unknown API skill

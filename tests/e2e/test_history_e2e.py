@@ -116,17 +116,21 @@ def test_a_failed_upload_shows_in_the_journal(cli: Cli, emulator: EmulatorServer
 
 
 def test_a_failed_database_transaction_is_recorded_after_its_rollback(
-    cli: Cli, pg_url: str
+    cli: Cli, repo: Repo, pg_url: str
 ) -> None:
-    assert cli("db", "migrate").code == 0
+    converges(cli)
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute(
             "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS"
             " $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$"
         )
         conn.execute(
-            "CREATE TRIGGER boom BEFORE INSERT ON skill_routes FOR EACH ROW EXECUTE FUNCTION boom()"
+            "CREATE TRIGGER boom BEFORE INSERT OR UPDATE ON skill_rollouts"
+            " FOR EACH ROW EXECUTE FUNCTION boom()"
         )
+    before = repo.git.head.commit.hexsha
+    repo.write({"rollouts/staging.yaml": "contract-review: 100\nnda-drafting: 25\n"})
+    repo.commit("lower")
     assert cli("apply").code == 1
     run = last_run(cli)
     assert run["status"] == "failed", run
@@ -135,8 +139,12 @@ def test_a_failed_database_transaction_is_recorded_after_its_rollback(
     journal = json.loads(shown.out)["journal"]
     assert journal[-1]["op"] == "db-commit" and journal[-1]["outcome"] == "failed"
     with psycopg.connect(pg_url) as conn:
-        assert conn.execute("SELECT count(*) FROM skills").fetchone() == (0,)  # rolled back
-        conn.execute("DROP TRIGGER boom ON skill_routes")
+        query = "SELECT percentage FROM skill_rollouts WHERE skill_name = 'nda-drafting'"
+        assert conn.execute(query).fetchone() == (50,)  # rolled back
+        conn.execute("DROP TRIGGER boom ON skill_rollouts")
+    # nothing of the failed run reached live: the commit applied before still matches
+    planned = cli("plan", "--detailed-exitcode", "--ref", before)
+    assert planned.code == 0, planned.out
     converges(cli)
 
 

@@ -437,3 +437,28 @@ def test_a_lost_connection_fails_once_then_reconnects(db: Database) -> None:
     with pytest.raises(TargetError, match=r"^database: ping failed"):
         db.ping()
     db.ping()
+
+
+def test_a_run_recorded_finished_leaves_running_runs_alone(db: Database) -> None:
+    running = db.start_run(ENV, "c1", "alice", {}, dry_run=False)
+    plan = {"environment": ENV, "changes": [{"key": "a"}, {"key": "b"}]}
+    refused = db.record_run(
+        ENV, "c2", "bob", "refused", error="apply refused by policy (1 changes): …", plan=plan
+    )
+    listed = {r.id: r for r in db.list_runs(ENV, 10)}
+    assert listed[running].status == "running"  # no lock was held: not marked interrupted
+    assert (listed[refused].status, listed[refused].actor) == ("refused", "bob")
+    assert listed[refused].changes == 2 and listed[refused].finished_at is not None
+    assert listed[refused].plan is None and listed[refused].journal == ()  # listing is light
+    shown = db.run(refused)
+    assert shown is not None and shown.plan == plan and shown.error is not None
+    assert db.run(refused + 100) is None
+    with pytest.raises(ValueError, match="not a final run status"):
+        db.record_run(ENV, "c3", "bob", "running")
+
+
+def test_the_live_rollout_of_one_skill(db: Database) -> None:
+    apply(db, writes(["a"], bp=1250))
+    row = db.rollout(ENV, "a")
+    assert row is not None and (row.basis_points, row.salt) == (1250, "a")
+    assert db.rollout("production", "a") is None and db.rollout(ENV, "zzz") is None

@@ -211,6 +211,11 @@ def test_the_actor_is_github_actor_then_git_user_name(
     run = last_run(cli)
     assert (run["status"], run["actor"]) == ("noop", "Ada Lovelace")
     assert "Ada Lovelace" in cli("history", "--limit", "1").out
+    monkeypatch.setenv("GITHUB_ACTOR", "mallory\x1b[2J\u202e")
+    assert cli("apply").code == 0
+    listed = cli("history", "--limit", "1").out
+    assert "mallory\\x1b[2J\\u202e" in listed and "\x1b" not in listed  # shown, not obeyed
+    assert "\x1b" not in show(cli, last_run(cli)["id"])
 
 
 def test_the_actor_falls_back_to_the_login_name_then_unknown(

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import itertools
 import re
 import signal
 import string
@@ -222,8 +223,19 @@ def _parsed(pattern: str) -> _Parsed | str:
         except (RecursionError, OverflowError) as exc:
             return f"does not compile with Python re: {exc}"
 
+    groups = parsed.state.groupdict
+    markers = {number for name, number in groups.items() if name.startswith(_BRANCH_MARK)}
+
     def seq(sub: Any) -> Seq:
-        return Seq(tuple(node(op.name, av) for op, av in sub))
+        if not markers:
+            return Seq(tuple(node(op.name, av) for op, av in sub))
+        items: list[Node] = []
+        for op, av in sub:  # a marker group from _v8_text is dropped, its body kept
+            if op.name == "SUBPATTERN" and av[0] in markers:
+                items += seq(av[3]).items
+            else:
+                items.append(node(op.name, av))
+        return Seq(tuple(items))
 
     def chars(members: Any) -> Chars:
         names = [(op.name, av) for op, av in members]
@@ -269,7 +281,7 @@ def _parsed(pattern: str) -> _Parsed | str:
         tree=tree,
         nodes=tuple(_walk(tree)),
         warnings=tuple(str(w.message) for w in caught),
-        named_groups=tuple(parsed.state.groupdict),
+        named_groups=tuple(name for name in groups if not name.startswith(_BRANCH_MARK)),
         global_flags=int(parsed.state.flags) != int(baseline),
     )
 
@@ -278,6 +290,72 @@ def _escape_hint(exc: re.error) -> str:
     if "bad escape" in str(exc):
         return " (JavaScript would silently read an unknown escape as the plain letter)"
     return ""
+
+
+# ---------------------------------------------------------------------------------------
+# Alternations as V8 runs them.
+#
+# re's parser rewrites an alternation before its engine sees it: a prefix that every
+# branch shares moves out of the group, and branches of one character each merge into one
+# set, so `(a|[a-z])+$` runs as `[a-z]+$`. V8 does neither: it tries the branches in order,
+# and under the `i` flag `a` and `A` are two ways to match one letter, so `(?:a|A)+$` takes
+# exponential time in Node. The ReDoS analysis therefore also reads the pattern with every
+# branch wrapped in a named group of ours: re's parser merges nothing across groups,
+# `_parsed` drops the wrappers from the tree again, and the probe runs the wrapped text
+# through Python re, which then backtracks over the branches as V8 does.
+
+_BRANCH_MARK = "syncbotv8b"
+
+
+def _v8_view(pattern: str, parsed: _Parsed) -> tuple[_Parsed, str]:
+    """The pattern's tree as V8 reads it, and the text that makes Python re run it so."""
+    text = _v8_text(pattern)
+    if text is None:
+        return parsed, pattern
+    v8 = _parsed(text)
+    return (v8, text) if isinstance(v8, _Parsed) else (parsed, pattern)
+
+
+def _v8_text(pattern: str) -> str | None:
+    """The pattern with each branch of each alternation in a marker group; None if unchanged.
+
+    Only plain groups are rewritten; a pattern with any other group syntax is not portable
+    (regex-portability rejects it) and keeps re's reading.
+    """
+    tokens = [(m.lastgroup or "other", m.group()) for m in _TOKEN.finditer(pattern)]
+    if any(kind in ("ext", "comment") and text != "(?:" for kind, text in tokens):
+        return None
+    wrapped = _alternating_groups(tokens)
+    if not wrapped:
+        return None
+    names = (f"(?P<{_BRANCH_MARK}{i}>" for i in itertools.count())
+    out = [next(names)] if -1 in wrapped else []
+    stack = [-1]
+    for i, (kind, text) in enumerate(tokens):
+        if text in ("(", "(?:") and kind in ("other", "ext"):
+            stack.append(i)
+            out.append(text + next(names) if i in wrapped else text)
+        elif kind == "other" and text == "|" and stack[-1] in wrapped:
+            out.append(")|" + next(names))
+        elif kind == "other" and text == ")" and len(stack) > 1:
+            out.append("))" if stack.pop() in wrapped else ")")
+        else:
+            out.append(text)
+    return "".join(out) + (")" if -1 in wrapped else "")
+
+
+def _alternating_groups(tokens: list[tuple[str, str]]) -> set[int]:
+    """Token indices of the groups (-1: the whole pattern) whose own body has a `|`."""
+    found: set[int] = set()
+    stack = [-1]
+    for i, (kind, text) in enumerate(tokens):
+        if text in ("(", "(?:") and kind in ("other", "ext"):
+            stack.append(i)
+        elif kind == "other" and text == ")" and len(stack) > 1:
+            stack.pop()
+        elif kind == "other" and text == "|":
+            found.add(stack[-1])
+    return found
 
 
 def _walk(node: Node) -> list[Node]:
@@ -800,6 +878,23 @@ def _is_variable(node: Node) -> bool:
 
 
 def _redos(pattern: str, parsed: _Parsed) -> list[str]:
+    """Structural rules on V8's reading of the pattern, then on re's, then the probe."""
+    v8, v8_text = _v8_view(pattern, parsed)
+    views = [v8] if v8 is parsed else [v8, parsed]
+    linear = True
+    for view in views:
+        problems, view_linear = _structural(view)
+        if problems:
+            return problems
+        linear = linear and view_linear
+    if linear:
+        return []
+    probe = _probe(pattern, parsed.tree, None if v8 is parsed else (v8_text, v8.tree))
+    return [probe] if probe else []
+
+
+def _structural(parsed: _Parsed) -> tuple[list[str], bool]:
+    """The deny rules' findings, and whether the shape alone proves the search linear."""
     repeats = [n for n in parsed.nodes if isinstance(n, Repeat)]
     wide = any(_is_wide(r) for r in repeats)
     counted = any(
@@ -813,10 +908,7 @@ def _redos(pattern: str, parsed: _Parsed) -> list[str]:
         _too_many_ways(choices, wide),
     )
     problems = [p for p in rules if p]
-    if problems or _provably_linear(parsed, repeats, choices):
-        return problems
-    probe = _probe(pattern, parsed.tree)
-    return [probe] if probe else []
+    return problems, not problems and _provably_linear(parsed, repeats, choices)
 
 
 _NESTED = (
@@ -831,9 +923,11 @@ _OPTIONAL = (
     "(e.g. (a?a)+ -> a+)"
 )
 _AMBIGUOUS = (
-    "{outer} (as Python parses it) repeats an alternation whose branches {pair} can match "
-    "the same first character (or nothing), so a failing input is tried in exponentially "
-    "many splits. Make the branches start differently or factor out the common prefix "
+    "{outer} repeats an alternation whose branches {pair} can match the same text (or "
+    "nothing), case-insensitively. JavaScript tries the branches one by one and does not "
+    "merge one-character branches into a set as Python does, so a failing input is tried "
+    "in exponentially many ways there. Merge them into one class (e.g. (a|[a-z])+ -> "
+    "[a-z]+), make the branches start differently, or factor out the common prefix "
     "(e.g. (a|ab)+ -> (ab?)+)"
 )
 
@@ -885,14 +979,32 @@ def _ambiguous_alternation(repeats: Iterable[Repeat]) -> str | None:
 
 
 def _overlapping_branches(alt: Alt) -> str | None:
-    firsts = [(b, *_first(b)) for b in alt.branches]
-    for i, (branch, chars, nullable) in enumerate(firsts):
-        if nullable:
+    """Two branches that can match at the same position, or one that can match nothing.
+
+    Fixed strings are compared character by character ("look up" and "lookup" part at
+    the fifth); anything else by its first character. Sets are case-folded: under the `i`
+    flag `a` and `A`, or `a` and `[a-z]`, are two ways to match the same letter.
+    """
+    shapes = [_fixed_shape(b) for b in alt.branches]
+    firsts = [_first(b) for b in alt.branches]
+    for i, branch in enumerate(alt.branches):
+        if firsts[i][1]:
             return f"'{_render(branch)}' (empty)"
-        for other, other_chars, _ in firsts[i + 1 :]:
-            if chars.overlaps(other_chars):
-                return f"'{_render(branch)}' and '{_render(other)}'"
+        for j in range(i + 1, len(alt.branches)):
+            if _may_share(shapes[i], shapes[j], firsts[i][0], firsts[j][0]):
+                return f"'{_render(branch)}' and '{_render(alt.branches[j])}'"
     return None
+
+
+def _may_share(
+    shape: list[_CharSet] | None,
+    other: list[_CharSet] | None,
+    first: _CharSet,
+    other_first: _CharSet,
+) -> bool:
+    if shape is not None and other is not None:
+        return all(a.overlaps(b) for a, b in zip(shape, other, strict=False))
+    return first.overlaps(other_first)
 
 
 _RUN = (
@@ -1002,10 +1114,18 @@ def _too_many_ways(choices: int, wide: bool) -> str | None:
 
 def _simple_repeat(node: Repeat) -> bool:
     inner = _flatten(node.body.items)
-    if len(inner) == 1 and isinstance(inner[0], Chars):
+    if len(inner) == 1 and (isinstance(inner[0], Chars) or _one_char_choice(inner[0])):
         return True
     fixed = all(isinstance(n, Chars | Anchor) for n in inner)
     return fixed and node.lo == node.hi
+
+
+def _one_char_choice(node: Node) -> bool:
+    """An alternation of single characters no two of which overlap: V8's spelling of a class."""
+    if not isinstance(node, Alt) or not _exclusive(node):
+        return False
+    shapes = [_fixed_shape(b) for b in node.branches]
+    return all(shape is not None and len(shape) == 1 for shape in shapes)
 
 
 def _choices(node: Node, *, last: bool = False) -> int:
@@ -1032,20 +1152,8 @@ def _choices(node: Node, *, last: bool = False) -> int:
 
 
 def _exclusive(alt: Alt) -> bool:
-    """No two branches can match at the same position, so at most one leads anywhere.
-
-    Fixed strings are compared character by character ("look up" and "lookup" part at
-    the fifth); anything else by its first character, or not at all if it can be empty.
-    """
-    shapes = [_fixed_shape(b) for b in alt.branches]
-    for i, (branch, shape) in enumerate(zip(alt.branches, shapes, strict=True)):
-        for other, other_shape in zip(alt.branches[i + 1 :], shapes[i + 1 :], strict=True):
-            if shape is not None and other_shape is not None:
-                if all(a.overlaps(b) for a, b in zip(shape, other_shape, strict=False)):
-                    return False
-            elif _overlapping_branches(Alt((branch, other))) is not None:
-                return False
-    return True
+    """No two branches can match at the same position, so at most one leads anywhere."""
+    return _overlapping_branches(alt) is None
 
 
 def _fixed_shape(branch: Seq) -> list[_CharSet] | None:
@@ -1086,7 +1194,13 @@ _SLOW = (
 )
 
 
-def _probe(pattern: str, tree: Seq) -> str | None:
+def _probe(pattern: str, tree: Seq, v8: tuple[str, Seq] | None = None) -> str | None:
+    """Time pumped inputs with the regex module and Python re; None if all stay fast.
+
+    `v8`: the text from `_v8_text` and its tree, when V8 reads the pattern differently
+    from re. Python re then also runs that text, on inputs pumped from each branch, so
+    the alternatives are tried one by one as in JavaScript.
+    """
     shape = _uncaptured(pattern)
     try:
         compiled = regex.compile(shape, regex.IGNORECASE | regex.V0)
@@ -1097,6 +1211,9 @@ def _probe(pattern: str, tree: Seq) -> str | None:
     if slow is None:
         slow = _python_re_probe(shape, _probe_inputs(tree, RE_PROBE_LENGTH))
         engine = "Python re"
+    if slow is None and v8 is not None:
+        slow = _python_re_probe(_uncaptured(v8[0]), _probe_inputs(v8[1], RE_PROBE_LENGTH))
+        engine = "Python re trying the alternatives one by one, as JavaScript does"
     if slow is None:
         return None
     text, pump = slow

@@ -122,8 +122,11 @@ def _check_cached(pattern: str) -> tuple[PatternProblem, ...]:
     parsed = _parsed(pattern)
     if isinstance(parsed, str):
         return (PatternProblem("regex-syntax", parsed),)
-    portability = [PatternProblem("regex-portability", m) for m in _portability(pattern, parsed)]
-    redos = [PatternProblem("regex-redos", m) for m in _redos(pattern, parsed)]
+    tokens = _tokens(pattern)
+    portability = [
+        PatternProblem("regex-portability", m) for m in _portability(pattern, parsed, tokens)
+    ]
+    redos = [PatternProblem("regex-redos", m) for m in _redos(pattern, parsed, tokens)]
     return tuple(portability + redos)
 
 
@@ -305,57 +308,96 @@ def _escape_hint(exc: re.error) -> str:
 # through Python re, which then backtracks over the branches as V8 does.
 
 _BRANCH_MARK = "syncbotv8b"
+_Token = tuple[str, str, int]
 
 
-def _v8_view(pattern: str, parsed: _Parsed) -> tuple[_Parsed, str]:
+def _v8_view(pattern: str, parsed: _Parsed, tokens: list[_Token]) -> tuple[_Parsed, str]:
     """The pattern's tree as V8 reads it, and the text that makes Python re run it so."""
-    text = _v8_text(pattern)
+    text = _v8_text(pattern, tokens)
     if text is None:
         return parsed, pattern
     v8 = _parsed(text)
     return (v8, text) if isinstance(v8, _Parsed) else (parsed, pattern)
 
 
-def _v8_text(pattern: str) -> str | None:
-    """The pattern with each branch of each alternation in a marker group; None if unchanged.
+def _v8_text(pattern: str, tokens: list[_Token]) -> str | None:
+    """The pattern with each branch of each alternation in a marker group; None if re's
+    parser would leave every alternation as written, so both engines read it alike.
 
     Only plain groups are rewritten; a pattern with any other group syntax is not portable
     (regex-portability rejects it) and keeps re's reading.
     """
-    tokens = [(m.lastgroup or "other", m.group()) for m in _TOKEN.finditer(pattern)]
-    if any(kind in ("ext", "comment") and text != "(?:" for kind, text in tokens):
+    if "|" not in pattern:
         return None
-    wrapped = _alternating_groups(tokens)
-    if not wrapped:
+    if any(kind in ("ext", "comment") and text != "(?:" for kind, text, _ in tokens):
+        return None
+    branches = _alternations(tokens)
+    if not any(_re_rewrites(b) for b in branches.values()):
         return None
     names = (f"(?P<{_BRANCH_MARK}{i}>" for i in itertools.count())
-    out = [next(names)] if -1 in wrapped else []
+    out = [next(names)] if -1 in branches else []
     stack = [-1]
-    for i, (kind, text) in enumerate(tokens):
-        if text in ("(", "(?:") and kind in ("other", "ext"):
+    for i, (kind, text, _) in enumerate(tokens):
+        if _opens(kind, text):
             stack.append(i)
-            out.append(text + next(names) if i in wrapped else text)
-        elif kind == "other" and text == "|" and stack[-1] in wrapped:
+            out.append(text + next(names) if i in branches else text)
+        elif _is(kind, text, "|") and stack[-1] in branches:
             out.append(")|" + next(names))
-        elif kind == "other" and text == ")" and len(stack) > 1:
-            out.append("))" if stack.pop() in wrapped else ")")
+        elif _is(kind, text, ")") and len(stack) > 1:
+            out.append("))" if stack.pop() in branches else ")")
         else:
             out.append(text)
-    return "".join(out) + (")" if -1 in wrapped else "")
+    return "".join(out) + (")" if -1 in branches else "")
 
 
-def _alternating_groups(tokens: list[tuple[str, str]]) -> set[int]:
-    """Token indices of the groups (-1: the whole pattern) whose own body has a `|`."""
-    found: set[int] = set()
+def _alternations(tokens: list[_Token]) -> dict[int, list[list[_Token]]]:
+    """For each group with a `|` of its own (-1: the whole pattern), keyed by its opening
+    token, the tokens of each branch at the group's own level (a nested group is its `(`).
+    """
+    levels: dict[int, list[list[_Token]]] = {-1: [[]]}
     stack = [-1]
-    for i, (kind, text) in enumerate(tokens):
-        if text in ("(", "(?:") and kind in ("other", "ext"):
-            stack.append(i)
-        elif kind == "other" and text == ")" and len(stack) > 1:
+    for i, token in enumerate(tokens):
+        kind, text, _ = token
+        if _is(kind, text, ")") and len(stack) > 1:
             stack.pop()
-        elif kind == "other" and text == "|":
-            found.add(stack[-1])
-    return found
+        elif _is(kind, text, "|"):
+            levels[stack[-1]].append([])
+        else:
+            levels[stack[-1]][-1].append(token)
+            if _opens(kind, text):
+                stack.append(i)
+                levels[i] = [[]]
+    return {i: b for i, b in levels.items() if len(b) > 1}
+
+
+def _re_rewrites(branches: list[list[_Token]]) -> bool:
+    """Whether re's parser may merge these branches into a set or factor out a prefix.
+
+    It merges branches that are one character or class each, and moves out a first item
+    that all branches share. Plain characters are compared by text; anything else that
+    could parse to a shared item counts as shared, so the answer errs towards yes.
+    """
+    if all(len(b) == 1 and _single_char(b[0][0], b[0][1]) for b in branches):
+        return True
+    if not all(branches):
+        return False
+    firsts = [b[0] for b in branches]
+    if any(_is(kind, text, "(") for kind, text, _ in firsts):
+        return False  # each capturing group is its own item
+    plain = all(kind == "other" for kind, _, _ in firsts)
+    return not plain or len({text for _, text, _ in firsts}) == 1
+
+
+def _single_char(kind: str, text: str) -> bool:
+    return kind in ("escape", "cls") or (kind == "other" and text not in ".^$()")
+
+
+def _opens(kind: str, text: str) -> bool:
+    return (kind == "other" and text == "(") or (kind == "ext" and text == "(?:")
+
+
+def _is(kind: str, text: str, char: str) -> bool:
+    return kind == "other" and text == char
 
 
 def _walk(node: Node) -> list[Node]:
@@ -455,8 +497,8 @@ def _render_span(lo: int, hi: int) -> str:
 # Portability: lexical scan, tree whitelist, case folding.
 
 
-def _portability(pattern: str, parsed: _Parsed) -> list[str]:
-    problems = _lexical_problems(pattern) + _character_problems(pattern)
+def _portability(pattern: str, parsed: _Parsed, tokens: list[_Token]) -> list[str]:
+    problems = _lexical_problems(tokens) + _character_problems(pattern)
     if not problems:
         # The tree whitelist backs up the lexical scan; run only when the scan found
         # nothing so one construct is not reported twice.
@@ -494,11 +536,15 @@ _EXTENSIONS = {
 }
 
 
-def _lexical_problems(pattern: str) -> list[str]:
+def _tokens(pattern: str) -> list[_Token]:
+    """The pattern's lexical tokens: (kind, text, position), kind a group name of _TOKEN."""
+    return [(m.lastgroup or "other", m.group(), m.start()) for m in _TOKEN.finditer(pattern)]
+
+
+def _lexical_problems(tokens: list[_Token]) -> list[str]:
     problems: list[str] = []
-    for match in _TOKEN.finditer(pattern):
-        kind, text = match.lastgroup or "other", match.group()
-        problem = _token_problem(kind, text, match.start())
+    for kind, text, pos in tokens:
+        problem = _token_problem(kind, text, pos)
         if problem:
             problems.append(problem)
     return problems
@@ -877,9 +923,9 @@ def _is_variable(node: Node) -> bool:
     return isinstance(node, Repeat) and (node.hi is None or node.hi > node.lo)
 
 
-def _redos(pattern: str, parsed: _Parsed) -> list[str]:
+def _redos(pattern: str, parsed: _Parsed, tokens: list[_Token]) -> list[str]:
     """Structural rules on V8's reading of the pattern, then on re's, then the probe."""
-    v8, v8_text = _v8_view(pattern, parsed)
+    v8, v8_text = _v8_view(pattern, parsed, tokens)
     views = [v8] if v8 is parsed else [v8, parsed]
     linear = True
     for view in views:
@@ -981,30 +1027,36 @@ def _ambiguous_alternation(repeats: Iterable[Repeat]) -> str | None:
 def _overlapping_branches(alt: Alt) -> str | None:
     """Two branches that can match at the same position, or one that can match nothing.
 
-    Fixed strings are compared character by character ("look up" and "lookup" part at
-    the fifth); anything else by its first character. Sets are case-folded: under the `i`
-    flag `a` and `A`, or `a` and `[a-z]`, are two ways to match the same letter.
+    Branches are compared position by position over the characters every match of them
+    starts with ("look up" and "lookup" part at the fifth, "xa+" and "xb+" at the second),
+    and otherwise by their first character. Sets are case-folded: under the `i` flag `a`
+    and `A`, or `a` and `[a-z]`, are two ways to match the same letter.
     """
-    shapes = [_fixed_shape(b) for b in alt.branches]
+    heads = [_head(b) for b in alt.branches]
     firsts = [_first(b) for b in alt.branches]
     for i, branch in enumerate(alt.branches):
         if firsts[i][1]:
             return f"'{_render(branch)}' (empty)"
         for j in range(i + 1, len(alt.branches)):
-            if _may_share(shapes[i], shapes[j], firsts[i][0], firsts[j][0]):
+            if firsts[i][0].overlaps(firsts[j][0]) and all(
+                a.overlaps(b) for a, b in zip(heads[i], heads[j], strict=False)
+            ):
                 return f"'{_render(branch)}' and '{_render(alt.branches[j])}'"
     return None
 
 
-def _may_share(
-    shape: list[_CharSet] | None,
-    other: list[_CharSet] | None,
-    first: _CharSet,
-    other_first: _CharSet,
-) -> bool:
-    if shape is not None and other is not None:
-        return all(a.overlaps(b) for a, b in zip(shape, other, strict=False))
-    return first.overlaps(other_first)
+def _head(branch: Seq) -> list[_CharSet]:
+    """The characters of a branch's first positions, as far as every match fixes them."""
+    head: list[_CharSet] = []
+    for item in _flatten(branch.items):
+        if isinstance(item, Chars):
+            head.append(_charset(item))
+            continue
+        inner = _flatten(item.body.items) if isinstance(item, Repeat) and item.lo >= 1 else []
+        if inner and isinstance(inner[0], Chars):
+            head.append(_charset(inner[0]))
+        break
+    return head
 
 
 _RUN = (

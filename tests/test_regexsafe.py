@@ -310,13 +310,13 @@ MARK = regexsafe._BRANCH_MARK
     ],
 )
 def test_branches_are_wrapped_so_re_cannot_merge_them(pattern: str, expected: str | None) -> None:
-    assert regexsafe._v8_text(pattern) == expected
+    assert regexsafe._v8_text(pattern, regexsafe._tokens(pattern)) == expected
 
 
 def test_v8_view_keeps_single_character_branches_apart() -> None:
     parsed = regexsafe._parsed("(?:a|A)+$")
     assert isinstance(parsed, regexsafe._Parsed)
-    v8, text = regexsafe._v8_view("(?:a|A)+$", parsed)
+    v8, text = regexsafe._v8_view("(?:a|A)+$", parsed, regexsafe._tokens("(?:a|A)+$"))
     alternation = Alt((Seq((lit("a"),)), Seq((lit("A"),))))
     assert v8.tree == Seq((Repeat(1, None, "greedy", Seq((alternation,))), Anchor("end")))
     assert v8.named_groups == ()
@@ -332,7 +332,7 @@ def test_probe_reproduces_v8_backtracking_with_python_re() -> None:
     # its V8 run (branches tried one by one) sees the problem.
     parsed = regexsafe._parsed("(?:a|A)+$")
     assert isinstance(parsed, regexsafe._Parsed)
-    v8, text = regexsafe._v8_view("(?:a|A)+$", parsed)
+    v8, text = regexsafe._v8_view("(?:a|A)+$", parsed, regexsafe._tokens("(?:a|A)+$"))
     assert regexsafe._probe("(?:a|A)+$", parsed.tree) is None
     message = regexsafe._probe("(?:a|A)+$", parsed.tree, (text, v8.tree))
     assert message is not None and "as JavaScript does" in message

@@ -17,6 +17,9 @@ catastrophically. The checks run in layers and fail closed (reliability-notes 2.
    module under `timeout=`, and at half the length with Python's own `re` under a
    CPU-time signal (main thread only). The probe is skipped only for patterns whose
    shape bounds the work per start position to linear (see `_provably_linear`).
+   Both run on V8's reading of the pattern too, where alternatives stay apart instead
+   of merging into a set (see "Alternations as V8 runs them"); tests/test_redos_node.py
+   times the accepted patterns in Node itself.
 
    Policy: searching is allowed to cost O(n^2) in the query length (any `x.*y` pattern
    does, on a query that repeats x); O(n^3) and worse, and exponential shapes, are not.

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import itertools
 import re
 import signal
 import string
@@ -49,6 +48,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import regex
+
+from syncbot.regex_v8 import BRANCH_MARK, Token, branches_kept_apart
 
 MAX_PATTERN_LENGTH = 256
 PROBE_LENGTH = 2000
@@ -230,13 +231,13 @@ def _parsed(pattern: str) -> _Parsed | str:
             return f"does not compile with Python re: {exc}"
 
     groups = parsed.state.groupdict
-    markers = {number for name, number in groups.items() if name.startswith(_BRANCH_MARK)}
+    markers = {number for name, number in groups.items() if name.startswith(BRANCH_MARK)}
 
     def seq(sub: Any) -> Seq:
         if not markers:
             return Seq(tuple(node(op.name, av) for op, av in sub))
         items: list[Node] = []
-        for op, av in sub:  # a marker group from _v8_text is dropped, its body kept
+        for op, av in sub:  # a marker group from regex_v8 is dropped, its body kept
             if op.name == "SUBPATTERN" and av[0] in markers:
                 items += seq(av[3]).items
             else:
@@ -287,7 +288,7 @@ def _parsed(pattern: str) -> _Parsed | str:
         tree=tree,
         nodes=tuple(_walk(tree)),
         warnings=tuple(str(w.message) for w in caught),
-        named_groups=tuple(name for name in groups if not name.startswith(_BRANCH_MARK)),
+        named_groups=tuple(name for name in groups if not name.startswith(BRANCH_MARK)),
         global_flags=int(parsed.state.flags) != int(baseline),
     )
 
@@ -299,108 +300,17 @@ def _escape_hint(exc: re.error) -> str:
 
 
 # ---------------------------------------------------------------------------------------
-# Alternations as V8 runs them.
-#
-# re's parser rewrites an alternation before its engine sees it: a prefix that every
-# branch shares moves out of the group, and branches of one character each merge into one
-# set, so `(a|[a-z])+$` runs as `[a-z]+$`. V8 does neither: it tries the branches in order,
-# and under the `i` flag `a` and `A` are two ways to match one letter, so `(?:a|A)+$` takes
-# exponential time in Node. The ReDoS analysis therefore also reads the pattern with every
-# branch wrapped in a named group of ours: re's parser merges nothing across groups,
-# `_parsed` drops the wrappers from the tree again, and the probe runs the wrapped text
-# through Python re, which then backtracks over the branches as V8 does.
-
-_BRANCH_MARK = "syncbotv8b"
-_Token = tuple[str, str, int]
+# Alternations as V8 runs them: branches tried one by one, never merged into a set
+# (syncbot.regex_v8 explains why re's own reading is not enough).
 
 
-def _v8_view(pattern: str, parsed: _Parsed, tokens: list[_Token]) -> tuple[_Parsed, str]:
+def _v8_view(pattern: str, parsed: _Parsed, tokens: list[Token]) -> tuple[_Parsed, str]:
     """The pattern's tree as V8 reads it, and the text that makes Python re run it so."""
-    text = _v8_text(pattern, tokens)
+    text = branches_kept_apart(pattern, tokens)
     if text is None:
         return parsed, pattern
     v8 = _parsed(text)
     return (v8, text) if isinstance(v8, _Parsed) else (parsed, pattern)
-
-
-def _v8_text(pattern: str, tokens: list[_Token]) -> str | None:
-    """The pattern with each branch of each alternation in a marker group; None if re's
-    parser would leave every alternation as written, so both engines read it alike.
-
-    Only plain groups are rewritten; a pattern with any other group syntax is not portable
-    (regex-portability rejects it) and keeps re's reading.
-    """
-    if "|" not in pattern:
-        return None
-    if any(kind in ("ext", "comment") and text != "(?:" for kind, text, _ in tokens):
-        return None
-    branches = _alternations(tokens)
-    if not any(_re_rewrites(b) for b in branches.values()):
-        return None
-    names = (f"(?P<{_BRANCH_MARK}{i}>" for i in itertools.count())
-    out = [next(names)] if -1 in branches else []
-    stack = [-1]
-    for i, (kind, text, _) in enumerate(tokens):
-        if _opens(kind, text):
-            stack.append(i)
-            out.append(text + next(names) if i in branches else text)
-        elif _is(kind, text, "|") and stack[-1] in branches:
-            out.append(")|" + next(names))
-        elif _is(kind, text, ")") and len(stack) > 1:
-            out.append("))" if stack.pop() in branches else ")")
-        else:
-            out.append(text)
-    return "".join(out) + (")" if -1 in branches else "")
-
-
-def _alternations(tokens: list[_Token]) -> dict[int, list[list[_Token]]]:
-    """For each group with a `|` of its own (-1: the whole pattern), keyed by its opening
-    token, the tokens of each branch at the group's own level (a nested group is its `(`).
-    """
-    levels: dict[int, list[list[_Token]]] = {-1: [[]]}
-    stack = [-1]
-    for i, token in enumerate(tokens):
-        kind, text, _ = token
-        if _is(kind, text, ")") and len(stack) > 1:
-            stack.pop()
-        elif _is(kind, text, "|"):
-            levels[stack[-1]].append([])
-        else:
-            levels[stack[-1]][-1].append(token)
-            if _opens(kind, text):
-                stack.append(i)
-                levels[i] = [[]]
-    return {i: b for i, b in levels.items() if len(b) > 1}
-
-
-def _re_rewrites(branches: list[list[_Token]]) -> bool:
-    """Whether re's parser may merge these branches into a set or factor out a prefix.
-
-    It merges branches that are one character or class each, and moves out a first item
-    that all branches share. Plain characters are compared by text; anything else that
-    could parse to a shared item counts as shared, so the answer errs towards yes.
-    """
-    if all(len(b) == 1 and _single_char(b[0][0], b[0][1]) for b in branches):
-        return True
-    if not all(branches):
-        return False
-    firsts = [b[0] for b in branches]
-    if any(_is(kind, text, "(") for kind, text, _ in firsts):
-        return False  # each capturing group is its own item
-    plain = all(kind == "other" for kind, _, _ in firsts)
-    return not plain or len({text for _, text, _ in firsts}) == 1
-
-
-def _single_char(kind: str, text: str) -> bool:
-    return kind in ("escape", "cls") or (kind == "other" and text not in ".^$()")
-
-
-def _opens(kind: str, text: str) -> bool:
-    return (kind == "other" and text == "(") or (kind == "ext" and text == "(?:")
-
-
-def _is(kind: str, text: str, char: str) -> bool:
-    return kind == "other" and text == char
 
 
 def _walk(node: Node) -> list[Node]:
@@ -500,7 +410,7 @@ def _render_span(lo: int, hi: int) -> str:
 # Portability: lexical scan, tree whitelist, case folding.
 
 
-def _portability(pattern: str, parsed: _Parsed, tokens: list[_Token]) -> list[str]:
+def _portability(pattern: str, parsed: _Parsed, tokens: list[Token]) -> list[str]:
     problems = _lexical_problems(tokens) + _character_problems(pattern)
     if not problems:
         # The tree whitelist backs up the lexical scan; run only when the scan found
@@ -539,12 +449,12 @@ _EXTENSIONS = {
 }
 
 
-def _tokens(pattern: str) -> list[_Token]:
+def _tokens(pattern: str) -> list[Token]:
     """The pattern's lexical tokens: (kind, text, position), kind a group name of _TOKEN."""
     return [(m.lastgroup or "other", m.group(), m.start()) for m in _TOKEN.finditer(pattern)]
 
 
-def _lexical_problems(tokens: list[_Token]) -> list[str]:
+def _lexical_problems(tokens: list[Token]) -> list[str]:
     problems: list[str] = []
     for kind, text, pos in tokens:
         problem = _token_problem(kind, text, pos)
@@ -926,7 +836,7 @@ def _is_variable(node: Node) -> bool:
     return isinstance(node, Repeat) and (node.hi is None or node.hi > node.lo)
 
 
-def _redos(pattern: str, parsed: _Parsed, tokens: list[_Token]) -> list[str]:
+def _redos(pattern: str, parsed: _Parsed, tokens: list[Token]) -> list[str]:
     """Structural rules on V8's reading of the pattern, then on re's, then the probe."""
     v8, v8_text = _v8_view(pattern, parsed, tokens)
     views = [v8] if v8 is parsed else [v8, parsed]
@@ -1252,7 +1162,7 @@ _SLOW = (
 def _probe(pattern: str, tree: Seq, v8: tuple[str, Seq] | None = None) -> str | None:
     """Time pumped inputs with the regex module and Python re; None if all stay fast.
 
-    `v8`: the text from `_v8_text` and its tree, when V8 reads the pattern differently
+    `v8`: the text from `branches_kept_apart` and its tree, when V8 reads the pattern differently
     from re. Python re then also runs that text, on inputs pumped from each branch, so
     the alternatives are tried one by one as in JavaScript.
     """

@@ -18,6 +18,7 @@ import pytest
 import regex
 
 from syncbot import regexsafe
+from syncbot.regex_v8 import BRANCH_MARK, branches_kept_apart
 from syncbot.regexsafe import (
     Alt,
     Anchor,
@@ -292,7 +293,7 @@ def test_structurally_safe_shapes_pass(pattern: str) -> None:
 
 # --- how V8 reads alternations -------------------------------------------------------------
 
-MARK = regexsafe._BRANCH_MARK
+MARK = BRANCH_MARK
 
 
 @pytest.mark.parametrize(
@@ -310,7 +311,7 @@ MARK = regexsafe._BRANCH_MARK
     ],
 )
 def test_branches_are_wrapped_so_re_cannot_merge_them(pattern: str, expected: str | None) -> None:
-    assert regexsafe._v8_text(pattern, regexsafe._tokens(pattern)) == expected
+    assert branches_kept_apart(pattern, regexsafe._tokens(pattern)) == expected
 
 
 def test_v8_view_keeps_single_character_branches_apart() -> None:

@@ -1,6 +1,7 @@
 """Reads the live state a plan needs, in a number of requests that does not grow with the
 number of unchanged skills: one API listing (paginated), a constant number of SQL queries,
-one Redis round trip, plus version listings only for the few API skills that need a look.
+one Redis round trip, plus version listings only for the few API skills that need a look,
+and the content of the few unknown API skills whose ownership the plan must decide.
 """
 
 from __future__ import annotations
@@ -8,22 +9,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from syncbot.desired import DesiredState
-from syncbot.errors import PolicyError
-from syncbot.live import ApiListing, ApiVersion, DbState, LiveState
+from syncbot.errors import PolicyError, SyncbotError
+from syncbot.live import ApiListing, ApiVersion, DbState, LiveState, Provenance
 from syncbot.session import Targets
 
 
-def read_live(targets: Targets, desired: DesiredState) -> LiveState:
+def read_live(targets: Targets, desired: DesiredState, *, prune: bool = False) -> LiveState:
+    """`prune`: the plan may delete, so every lookalike API skill's ownership is checked."""
     db = read_database(targets, desired.environment)
     check_environment(db, desired.environment)
     listing = targets.api.list_skills() if targets.api else None
     versions: dict[str, tuple[ApiVersion, ...]] = {}
+    provenance: dict[str, Provenance] = {}
     if targets.api is not None and listing is not None:
         for skill_id in skills_to_inspect(listing, db, desired):
             versions[skill_id] = tuple(targets.api.list_versions(skill_id))
+        wanted = ownership_to_check(listing, db, desired, versions, prune=prune)
+        provenance = read_provenance(targets, desired.environment, db, listing, wanted)
     skill_ids = sorted({r.skill_id for r in db.skills.values() if r.skill_id})
     cache = targets.cache.read_state(desired.environment, skill_ids)
-    return LiveState(api=listing, db=db, cache=cache, api_versions=versions)
+    return LiveState(api=listing, db=db, cache=cache, api_versions=versions, provenance=provenance)
 
 
 def read_database(targets: Targets, environment: str) -> DbState:
@@ -77,3 +82,61 @@ def _adoption_candidates(
         for s in listing.skills
         if s.id not in ours and s.id not in pinned and s.display_name in wanted
     ]
+
+
+def ownership_to_check(
+    listing: ApiListing,
+    db: DbState,
+    desired: DesiredState,
+    versions: Mapping[str, tuple[ApiVersion, ...]],
+    *,
+    prune: bool,
+) -> list[str]:
+    """Unknown API skills carrying a name in git whose content the plan needs: those that
+    could be adopted (the skill has no home in the API yet) and, with --prune, every one
+    (a duplicate of ours is deleted). A plan with nothing to place reads no content."""
+    known = {v.skill_id for v in db.versions} | {r.skill_id for r in db.skills.values()}
+    present = {s.id for s in listing.skills}
+    homeless = {
+        name
+        for name in desired.skills
+        if (row := db.skills.get(name)) is None or row.skill_id not in present
+    }
+    names = homeless if not prune else set(desired.skills)
+    return sorted(
+        skill_id
+        for skill_id, found in versions.items()
+        if skill_id not in known and {v.name for v in found} & names
+    )
+
+
+def read_provenance(
+    targets: Targets,
+    environment: str,
+    db: DbState,
+    listing: ApiListing,
+    skill_ids: list[str],
+) -> dict[str, Provenance]:
+    """Each skill's ownership marker, read from its latest version's content, and whether
+    this environment journaled it. A download that fails leaves the skill undecided."""
+    api = targets.api
+    if api is None or not skill_ids:
+        return {}
+    latest = {s.id: s.latest_version for s in listing.skills}
+
+    def marker(skill_id: str) -> str | None:
+        address = latest.get(skill_id)
+        return api.version_marker(skill_id, address) if address else None
+
+    found = api.map_concurrent(marker, skill_ids)
+    markers = sorted({m for m in found if isinstance(m, str)})
+    journaled = targets.db.journaled_nonces(environment, markers) if db.migrated else {}
+    out: dict[str, Provenance] = {}
+    for skill_id, result in zip(skill_ids, found, strict=True):
+        if isinstance(result, SyncbotError):
+            out[skill_id] = Provenance(error=result.message)
+        elif isinstance(result, Exception):
+            raise result
+        else:
+            out[skill_id] = Provenance(marker=result, ours=journaled.get(result or ""))
+    return out

@@ -68,7 +68,7 @@ def plan_cmd(
         max_cache_entries=app.settings.max_cache_size,
     )
     with open_targets(app.settings) as targets:
-        live = read_live(targets, desired)
+        live = read_live(targets, desired, prune=prune)
     plan = make_plan(desired, live, options)
     if out_file is not None:
         out_file.write_text(
@@ -201,9 +201,9 @@ def doctor_cmd(app: App, environment: str | None) -> int:
     checks = doctor_env(app.settings)
     if all(c.ok for c in checks):
         with open_targets(app.settings) as targets:
-            checks += doctor_connections(targets)
+            checks += doctor_connections(targets, _env(app, environment))
     for check in checks:
-        mark = "ok  " if check.ok else "FAIL"
+        mark = ("warn" if check.warn else "ok  ") if check.ok else "FAIL"
         app.say(
             f"{mark} {check.name:<30} {check.detail}"
             + (f"\n     fix: {check.fix}" if not check.ok and check.fix else "")

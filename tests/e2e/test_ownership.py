@@ -1,0 +1,217 @@
+"""Ownership of API skills: the bot adopts or deletes only what it can prove it made.
+
+Two environments share one emulator (one API workspace) with their own PostgreSQL
+schemas and Redis prefixes, applied seconds apart with the same files as the apply
+workflow does; a colleague uploads a copy through the official SDK. Nothing of theirs
+is ever deleted or adopted; what the bot cannot prove is reported for a person.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+
+import anthropic
+import psycopg
+import pytest
+from anthropic.lib import files_from_dir
+from live_support import API_KEY, Cli, Repo
+
+from syncbot.emulator.faults import Decision
+from syncbot.emulator.server import EmulatorServer
+from syncbot.marker import mark_skill_md, marker_of_zip, new_nonce, read_marker
+
+SKILLS = {"contract-review", "nda-drafting", "statute-lookup"}
+BETA = "skills-2025-10-02"
+
+
+@pytest.fixture
+def sdk(emulator: EmulatorServer) -> Iterator[anthropic.Anthropic]:
+    with anthropic.Anthropic(api_key=API_KEY, base_url=emulator.base_url, max_retries=0) as c:
+        yield c
+
+
+@pytest.fixture
+def production(
+    make_pg_url: Callable[[], str], redis_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[], None]:
+    """Switches the `cli` fixture to production: its own schema and Redis prefix."""
+    url = make_pg_url()
+
+    def switch() -> None:
+        monkeypatch.setenv("DATABASE_URL", url)
+        monkeypatch.setenv("SYNCBOT_REDIS_PREFIX", redis_prefix + "production:")
+        monkeypatch.setenv("SYNCBOT_ENV", "production")
+
+    return switch
+
+
+class Environments:
+    """Runs the CLI as staging or production (each with its own database and cache)."""
+
+    def __init__(
+        self, cli: Cli, monkeypatch: pytest.MonkeyPatch, urls: dict[str, str], prefix: str
+    ) -> None:
+        self.cli, self.monkeypatch, self.urls, self.prefix = cli, monkeypatch, urls, prefix
+
+    def run(self, env: str, *args: str) -> tuple[int, str]:
+        self.monkeypatch.setenv("DATABASE_URL", self.urls[env])
+        self.monkeypatch.setenv("SYNCBOT_REDIS_PREFIX", f"{self.prefix}{env}:")
+        result = self.cli(*args, "--env", env)
+        return result.code, result.out + result.err
+
+    def pins(self, env: str) -> dict[str, str]:
+        with psycopg.connect(self.urls[env]) as conn:
+            rows = conn.execute("SELECT name, skill_id FROM skills").fetchall()
+        return {str(name): str(skill_id) for name, skill_id in rows}
+
+
+@pytest.fixture
+def envs(
+    cli: Cli,
+    pg_url: str,
+    make_pg_url: Callable[[], str],
+    redis_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Environments:
+    urls = {"staging": pg_url, "production": make_pg_url()}
+    return Environments(cli, monkeypatch, urls, redis_prefix)
+
+
+def api_ids(emulator: EmulatorServer) -> set[str]:
+    return {s.id for s in emulator.state.skills(source="custom")}
+
+
+def marker(emulator: EmulatorServer, skill_id: str) -> str | None:
+    latest = emulator.state.get_skill(skill_id).latest
+    assert latest is not None
+    return read_marker(latest.files[f"{latest.directory}/SKILL.md"])
+
+
+# --- a colleague's copy ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("beta", [None, BETA], ids=["current", "legacy"])
+def test_a_colleagues_sdk_copy_is_never_pruned_and_is_reported(
+    beta: str | None,
+    envs: Environments,
+    repo: Repo,
+    emulator: EmulatorServer,
+    sdk: anthropic.Anthropic,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if beta:
+        monkeypatch.setenv("ANTHROPIC_SKILLS_BETA_VERSION", beta)
+    assert envs.run("staging", "apply")[0] == 0
+    copy = sdk.skills.create(
+        files=files_from_dir(repo.path / "skills" / "nda-drafting"), display_name="Nda Drafting"
+    )
+
+    code, out = envs.run("staging", "apply", "--prune", "--max-deletions", "10")
+
+    assert code == 0, out
+    assert copy.id in api_ids(emulator)
+    assert f"API skill {copy.id} (nda-drafting) is not ours" in out
+    assert "left alone" in out
+    assert envs.run("staging", "plan", "--prune", "--detailed-exitcode")[0] == 0
+    doctor = envs.run("staging", "doctor")
+    assert doctor[0] == 0 and "warn API skills with our names" in doctor[1]
+    assert copy.id in doctor[1]
+
+
+def test_a_copy_of_our_skill_carrying_no_marker_is_never_adopted(
+    envs: Environments, repo: Repo, emulator: EmulatorServer, sdk: anthropic.Anthropic
+) -> None:
+    """A copy made before our first apply looks exactly like a lost create of ours: same
+    name, display name, content, and made seconds before the apply. It is not adopted."""
+    copy = sdk.skills.create(
+        files=files_from_dir(repo.path / "skills" / "nda-drafting"), display_name="Nda Drafting"
+    )
+    code, out = envs.run("staging", "apply")
+    assert code == 0, out
+    assert envs.pins("staging")["nda-drafting"] != copy.id
+    assert f"API skill {copy.id} (nda-drafting) is not ours" in out
+    assert len(emulator.state.get_skill(copy.id).versions) == 1  # nothing uploaded to it
+
+
+# --- two environments on one workspace ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "order", [("staging", "production"), ("production", "staging")], ids=["s-p", "p-s"]
+)
+def test_two_environments_on_one_workspace_never_touch_each_other(
+    order: tuple[str, str], envs: Environments, emulator: EmulatorServer
+) -> None:
+    for env in order:  # seconds apart, the same files
+        code, out = envs.run(env, "apply")
+        assert code == 0, out
+    staging, production = envs.pins("staging"), envs.pins("production")
+    assert set(staging) == set(production) == SKILLS
+    assert not set(staging.values()) & set(production.values())
+    assert api_ids(emulator) == set(staging.values()) | set(production.values())
+
+    for env in order:
+        code, out = envs.run(env, "apply", "--prune", "--max-deletions", "10")
+        assert code == 0, out
+        assert "delete" not in out.lower().replace("deleted only with", "")
+        assert out.count("is not ours") == 3, out
+    assert api_ids(emulator) == set(staging.values()) | set(production.values())
+    for env in order:
+        code, out = envs.run(env, "plan", "--prune", "--detailed-exitcode")
+        assert code == 0, out
+    assert envs.pins("staging") == staging and envs.pins("production") == production
+
+
+def test_a_lost_create_adopts_its_own_skill_never_the_other_environments(
+    envs: Environments, repo: Repo, emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Staging's first create commits but its answer is lost; while the client waits to
+    check, the other environment's create of every name lands (same files, same display
+    name, newer). The check must find its own skill: only the marker tells them apart."""
+    fired: list[str] = []
+    others: list[str] = []
+
+    def land_the_other_environments_creates() -> None:
+        for name in sorted(SKILLS):
+            skill_md = (repo.path / "skills" / name / "SKILL.md").read_bytes()
+            files = [(f"{name}/SKILL.md", mark_skill_md(skill_md, new_nonce()))]
+            title = name.replace("-", " ").title()
+            others.append(emulator.state.create_skill(files, title=title).id)
+
+    decide = emulator.faults.decide
+
+    def lose_the_first_create(*, mutating: bool) -> Decision:
+        decision = decide(mutating=mutating)
+        if not mutating or fired:
+            return decision
+        fired.append("lost")
+        threading.Timer(0.1, land_the_other_environments_creates).start()
+        return replace(decision, lost=True)
+
+    monkeypatch.setattr(emulator.faults, "decide", lose_the_first_create)
+    code, out = envs.run("staging", "apply")
+    assert code == 0, out
+    assert fired and len(others) == 3
+    staging = envs.pins("staging")
+    assert set(staging) == SKILLS and not set(staging.values()) & set(others)
+    assert len(api_ids(emulator)) == 6  # no duplicate of ours, nothing of theirs adopted
+    code, out = envs.run("staging", "apply", "--prune", "--max-deletions", "10")
+    assert code == 0 and out.count("is not ours") == 3, out
+    assert envs.run("staging", "plan", "--prune", "--detailed-exitcode")[0] == 0
+    assert api_ids(emulator) == set(staging.values()) | set(others)
+
+
+def test_every_upload_carries_a_marker_the_content_endpoint_returns(
+    envs: Environments, emulator: EmulatorServer, sdk: anthropic.Anthropic
+) -> None:
+    assert envs.run("staging", "apply")[0] == 0
+    markers = set()
+    for skill_id in envs.pins("staging").values():
+        skill = sdk.skills.retrieve(skill_id)
+        content = sdk.beta.skills.versions.download(skill.latest_version_id, skill_id=skill_id)
+        found = marker_of_zip(content.read())
+        assert found is not None and found == marker(emulator, skill_id)
+        markers.add(found)
+    assert len(markers) == 3  # one per request

@@ -138,6 +138,11 @@ def test_a_copy_of_our_skill_carrying_no_marker_is_never_adopted(
 # --- two environments on one workspace ---------------------------------------------------
 
 
+CONTENT = "/v1/skills/{skill_id}/versions/{version}/content"
+
+
+# Current surface only: the legacy dialect refuses a display_title already used in the
+# workspace, so there two environments cannot share one with the same display names.
 @pytest.mark.parametrize(
     "order", [("staging", "production"), ("production", "staging")], ids=["s-p", "p-s"]
 )
@@ -162,6 +167,11 @@ def test_two_environments_on_one_workspace_never_touch_each_other(
         code, out = envs.run(env, "plan", "--prune", "--detailed-exitcode")
         assert code == 0, out
     assert envs.pins("staging") == staging and envs.pins("production") == production
+    emulator.stats.reset()
+    for env in order:  # nothing to place and nothing to prune: no content is read
+        code, out = envs.run(env, "plan", "--detailed-exitcode")
+        assert code == 0 and "not ours" not in out, out
+    assert emulator.stats.count("GET", CONTENT) == 0
 
 
 def test_a_lost_create_adopts_its_own_skill_never_the_other_environments(

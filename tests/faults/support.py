@@ -30,9 +30,9 @@ from live_support import API_KEY, ENVIRONMENT, SYNCBOT_YAML, Repo, Result, skill
 from psycopg.rows import dict_row
 
 from syncbot.desired import SkillFile, content_sha256
-from syncbot.marker import read_marker, without_marker
 from syncbot.emulator.faults import Decision
 from syncbot.emulator.server import EmulatorServer
+from syncbot.marker import read_marker, without_marker
 
 __all__ = ["API_KEY", "ENVIRONMENT", "Repo", "Result", "skill_files"]  # re-exported for the tests
 

@@ -13,6 +13,7 @@ from live_support import Cli
 
 from syncbot.emulator.faults import Decision, Faults
 from syncbot.emulator.server import EmulatorServer
+from syncbot.marker import read_marker
 
 from .support import (
     BASE_SKILLS,
@@ -281,9 +282,13 @@ def test_a_lost_create_whose_check_fails_is_adopted_by_the_next_apply(
     assert len(emulator.state.find_by_name("lease-review")) == 1
     (failed,) = [r for r in runs(pg_url) if r["status"] == "failed"]
     assert "may have been applied" in failed["error"]
+    # the proof of ownership: the lost skill carries the nonce the failed run journaled
+    (lost,) = emulator.state.find_by_name("lease-review")
+    journaled = {e.get("nonce") for e in failed["journal"] if e.get("skill") == "lease-review"}
+    assert read_marker(lost.versions[0].files["lease-review/SKILL.md"]) in journaled
     uploads = emulator.stats.uploads
     converges(cli, emulator, pg_url, ALL | {"lease-review"})
-    assert len(emulator.state.find_by_name("lease-review")) == 1
+    assert [s.id for s in emulator.state.find_by_name("lease-review")] == [lost.id]
     assert emulator.stats.uploads == uploads + 1  # a new version on the adopted skill
 
 

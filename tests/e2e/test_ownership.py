@@ -172,6 +172,8 @@ def test_two_environments_on_one_workspace_never_touch_each_other(
         code, out = envs.run(env, "plan", "--detailed-exitcode")
         assert code == 0 and "not ours" not in out, out
     assert emulator.stats.count("GET", CONTENT) == 0
+    assert envs.run(order[0], "plan", "--prune")[0] == 0  # may delete: the 3 lookalikes read
+    assert emulator.stats.count("GET", CONTENT) == 3
 
 
 def test_a_lost_create_adopts_its_own_skill_never_the_other_environments(

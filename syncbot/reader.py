@@ -22,9 +22,10 @@ def read_live(targets: Targets, desired: DesiredState, *, prune: bool = False) -
     versions: dict[str, tuple[ApiVersion, ...]] = {}
     provenance: dict[str, Provenance] = {}
     if targets.api is not None and listing is not None:
-        for skill_id in skills_to_inspect(listing, db, desired):
+        names = names_to_place(listing, db, desired, prune=prune)
+        for skill_id in skills_to_inspect(listing, db, desired, names):
             versions[skill_id] = tuple(targets.api.list_versions(skill_id))
-        wanted = ownership_to_check(listing, db, desired, versions, prune=prune)
+        wanted = ownership_to_check(db, versions, names)
         provenance = read_provenance(targets, desired.environment, db, listing, wanted)
     skill_ids = sorted({r.skill_id for r in db.skills.values() if r.skill_id})
     cache = targets.cache.read_state(desired.environment, skill_ids)
@@ -46,7 +47,26 @@ def check_environment(db: DbState, environment: str) -> None:
         )
 
 
-def skills_to_inspect(listing: ApiListing, db: DbState, desired: DesiredState) -> list[str]:
+def names_to_place(
+    listing: ApiListing, db: DbState, desired: DesiredState, *, prune: bool
+) -> set[str]:
+    """Skills in git whose lookalikes in the API matter to this plan: those with no home
+    in the API yet (one of ours may be adopted) and, with --prune, all (a duplicate of
+    ours is deleted). A plan with nothing to place and no prune looks at no lookalike, so
+    another environment's skills on a shared workspace cost no request."""
+    if prune:
+        return set(desired.skills)
+    present = {s.id for s in listing.skills}
+    return {
+        name
+        for name in desired.skills
+        if (row := db.skills.get(name)) is None or row.skill_id not in present
+    }
+
+
+def skills_to_inspect(
+    listing: ApiListing, db: DbState, desired: DesiredState, names: set[str]
+) -> list[str]:
     """API skills whose versions we must list: suspected drift and adoption candidates."""
     by_id = {s.id: s for s in listing.skills}
     ours: dict[str, list[str]] = {}
@@ -57,7 +77,8 @@ def skills_to_inspect(listing: ApiListing, db: DbState, desired: DesiredState) -
         for r in db.skills.values()
         if _pin_suspect(by_id.get(r.skill_id), r.version_id, ours)
     ]
-    return sorted(set(inspect) | set(_adoption_candidates(listing, db, desired, ours)))
+    lookalikes = _adoption_candidates(listing, db, desired, ours, names)
+    return sorted(set(inspect) | set(lookalikes))
 
 
 def _pin_suspect(api_skill: object, pinned: str, ours: Mapping[str, list[str]]) -> bool:
@@ -71,11 +92,15 @@ def _pin_suspect(api_skill: object, pinned: str, ours: Mapping[str, list[str]]) 
 
 
 def _adoption_candidates(
-    listing: ApiListing, db: DbState, desired: DesiredState, ours: Mapping[str, list[str]]
+    listing: ApiListing,
+    db: DbState,
+    desired: DesiredState,
+    ours: Mapping[str, list[str]],
+    names: set[str],
 ) -> list[str]:
-    """Unknown API skills with the display name of a skill in git: left by a create whose
-    answer was lost (adopted), or that landed after its retry (a duplicate, pruned)."""
-    wanted = {s.display_name for s in desired.skills.values()}
+    """Unknown API skills with the display name of a skill to place: left by a create
+    whose answer was lost (adopted), or that landed after its retry (a duplicate, pruned)."""
+    wanted = {s.display_name for n, s in desired.skills.items() if n in names}
     pinned = {r.skill_id for r in db.skills.values()}
     return [
         s.id
@@ -85,24 +110,10 @@ def _adoption_candidates(
 
 
 def ownership_to_check(
-    listing: ApiListing,
-    db: DbState,
-    desired: DesiredState,
-    versions: Mapping[str, tuple[ApiVersion, ...]],
-    *,
-    prune: bool,
+    db: DbState, versions: Mapping[str, tuple[ApiVersion, ...]], names: set[str]
 ) -> list[str]:
-    """Unknown API skills carrying a name in git whose content the plan needs: those that
-    could be adopted (the skill has no home in the API yet) and, with --prune, every one
-    (a duplicate of ours is deleted). A plan with nothing to place reads no content."""
+    """Unknown API skills carrying the name of a skill to place: their content decides."""
     known = {v.skill_id for v in db.versions} | {r.skill_id for r in db.skills.values()}
-    present = {s.id for s in listing.skills}
-    homeless = {
-        name
-        for name in desired.skills
-        if (row := db.skills.get(name)) is None or row.skill_id not in present
-    }
-    names = homeless if not prune else set(desired.skills)
     return sorted(
         skill_id
         for skill_id, found in versions.items()

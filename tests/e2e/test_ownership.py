@@ -171,7 +171,9 @@ def test_two_environments_on_one_workspace_never_touch_each_other(
     for env in order:  # nothing to place and nothing to prune: no content is read
         code, out = envs.run(env, "plan", "--detailed-exitcode")
         assert code == 0 and "not ours" not in out, out
+    # nor lists the other environment's skills' versions: a shared workspace costs nothing
     assert emulator.stats.count("GET", CONTENT) == 0
+    assert emulator.stats.count("GET", "/v1/skills/{skill_id}/versions") == 0
     assert envs.run(order[0], "plan", "--prune")[0] == 0  # may delete: the 3 lookalikes read
     assert emulator.stats.count("GET", CONTENT) == 3
 

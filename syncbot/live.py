@@ -135,7 +135,7 @@ class LiveState:
 
     `api_versions` holds the versions of the few API skills the reader had to inspect:
     skills whose latest version is not the pinned one, and unknown skills that carry the
-    display name of a skill in git (candidates for adoption or deletion as a duplicate).
+    display name of a skill to place (candidates for adoption or deletion as a duplicate).
     `provenance` holds, for the candidates whose ownership matters to this plan (a skill
     with no home yet, or any with --prune), what their content proves.
     """

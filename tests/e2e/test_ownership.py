@@ -16,8 +16,10 @@ import anthropic
 import psycopg
 import pytest
 from anthropic.lib import files_from_dir
-from live_support import API_KEY, Cli, Repo
+from live_support import API_KEY, Cli, Repo, skill_files
 
+from syncbot.emulator.api import ApiRequest, ApiResponse, SkillsApi
+from syncbot.emulator.errors import EmulatorError
 from syncbot.emulator.faults import Decision
 from syncbot.emulator.server import EmulatorServer
 from syncbot.marker import mark_skill_md, marker_of_zip, new_nonce, read_marker
@@ -229,3 +231,35 @@ def test_every_upload_carries_a_marker_the_content_endpoint_returns(
         assert found is not None and found == marker(emulator, skill_id)
         markers.add(found)
     assert len(markers) == 3  # one per request
+
+
+def test_a_lost_create_whose_content_cannot_be_read_is_left_alone_until_it_can(
+    envs: Environments, repo: Repo, emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the evidence cannot tell, nothing destructive: a lost create of ours whose
+    content cannot be read is neither adopted nor pruned, and is reported; once it can
+    be read it is proven ours and pruned as the duplicate it has become."""
+    assert envs.run("staging", "apply")[0] == 0
+    repo.write(skill_files("lease-review"))
+    repo.commit("a new skill")
+    # the create commits, its answer is lost and the check fails: the outcome is unknown
+    emulator.faults.set(lost_nth={1}, fail_nth={3: 500, 4: 500})
+    assert envs.run("staging", "apply")[0] == 1
+    (lost,) = emulator.state.find_by_name("lease-review")
+    emulator.faults.clear()
+
+    def unreadable(self: SkillsApi, request: ApiRequest) -> ApiResponse:
+        raise EmulatorError(403, "downloads are not allowed for this key")
+
+    with monkeypatch.context() as mp:
+        mp.setattr(SkillsApi, "download_version", unreadable)
+        code, out = envs.run("staging", "apply", "--prune", "--max-deletions", "10")
+    assert code == 0, out
+    assert f"API skill {lost.id} (lease-review) is not ours: its content could not be read" in out
+    assert "403" in out
+    assert lost.id in api_ids(emulator) and envs.pins("staging")["lease-review"] != lost.id
+
+    code, out = envs.run("staging", "apply", "--prune", "--max-deletions", "10")
+    assert code == 0 and f"duplicate {lost.id}" in out, out
+    assert lost.id not in api_ids(emulator)
+    assert envs.run("staging", "plan", "--prune", "--detailed-exitcode")[0] == 0

@@ -196,7 +196,7 @@ def _lookalikes(targets: Targets, environment: str, listing: ApiListing) -> Chec
         if skill.id in owned:
             continue
         if skill.display_name is not None and skill.display_name in labels:
-            found.append(f"{skill.id} ({skill.display_name})")
+            found.append(f"{skill.id} ({_printable(skill.display_name)})")
         elif skill.display_name is None and targets.api is not None:
             slugs = {v.name for v in targets.api.list_versions(skill.id)} & names
             found += [f"{skill.id} ({slug})" for slug in sorted(slugs)[:1]]
@@ -208,3 +208,9 @@ def _lookalikes(targets: Targets, environment: str, listing: ApiListing) -> Chec
         "(a lost create of ours is adopted by the next apply): check them by hand"
     )
     return Check(_LOOKALIKES, True, detail, warn=True)
+
+
+def _printable(text: str) -> str:
+    """Text someone else chose (an API display name) with control characters escaped, so
+    it cannot drive the terminal."""
+    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)

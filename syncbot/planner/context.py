@@ -62,8 +62,9 @@ class Context:
 
     def adoptable(self, name: str) -> str | None:
         """An unknown API skill left by a lost create of ours: its content carries an
-        ownership nonce this environment journaled for this name. Anyone else's copy,
-        another environment's on a shared workspace included, is never taken over."""
+        ownership nonce this environment journaled for a create of this name. Anyone
+        else's copy, another environment's on a shared workspace included, is never
+        taken over."""
         for skill_id, versions in sorted(self.live.api_versions.items()):
             if skill_id in self.api_by_id and self.made_by_us(skill_id, name, versions):
                 return skill_id

@@ -125,7 +125,8 @@ _JOURNALED_NONCES = """
 SELECT DISTINCT e->>'nonce' AS nonce, e->>'skill' AS skill
   FROM sync_runs r, jsonb_array_elements(r.journal) e
  WHERE r.environment = %s AND NOT r.dry_run
-   AND e->>'op' = 'upload' AND e->>'outcome' = 'started' AND e->>'nonce' = ANY(%s)
+   AND e->>'op' = 'upload' AND e->>'action' = 'create' AND e->>'outcome' = 'started'
+   AND e->>'nonce' = ANY(%s)
 """
 
 _CLAIM_ENVIRONMENT = """
@@ -650,7 +651,8 @@ class Database:
 
     def journaled_nonces(self, environment: str, nonces: Sequence[str]) -> dict[str, str]:
         """{nonce: skill name} for the given ownership nonces this environment's runs
-        journaled before sending an upload: the proof that an API skill is ours."""
+        journaled before sending a create: the proof that an API skill is ours (only a
+        create makes a skill; a new version's nonce proves nothing about its skill)."""
         if not nonces:
             return {}
         with self._errors("cannot read the run journal"):

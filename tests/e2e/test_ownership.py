@@ -22,7 +22,7 @@ from syncbot.emulator.api import ApiRequest, ApiResponse, SkillsApi
 from syncbot.emulator.errors import EmulatorError
 from syncbot.emulator.faults import Decision
 from syncbot.emulator.server import EmulatorServer
-from syncbot.marker import mark_skill_md, marker_of_zip, new_nonce, read_marker
+from syncbot.marker import files_from_zip, mark_skill_md, marker_of_zip, new_nonce, read_marker
 
 SKILLS = {"contract-review", "nda-drafting", "statute-lookup"}
 BETA = "skills-2025-10-02"
@@ -263,3 +263,24 @@ def test_a_lost_create_whose_content_cannot_be_read_is_left_alone_until_it_can(
     assert code == 0 and f"duplicate {lost.id}" in out, out
     assert lost.id not in api_ids(emulator)
     assert envs.run("staging", "plan", "--prune", "--detailed-exitcode")[0] == 0
+
+
+def test_a_copy_of_a_new_version_of_ours_is_not_taken_for_ours(
+    envs: Environments, repo: Repo, emulator: EmulatorServer, sdk: anthropic.Anthropic
+) -> None:
+    """A colleague downloads our deployed skill after an update and uploads it as their
+    own: it carries our nonce, but a version upload's, and only a create makes a skill."""
+    assert envs.run("staging", "apply")[0] == 0
+    repo.write(skill_files("nda-drafting", body="A new clause checklist.", version="1.1.0"))
+    repo.commit("nda: new checklist")
+    assert envs.run("staging", "apply")[0] == 0
+    ours = sdk.skills.retrieve(envs.pins("staging")["nda-drafting"])
+    archive = sdk.beta.skills.versions.download(ours.latest_version_id, skill_id=ours.id).read()
+    files = [(f"nda-drafting/{p}", data) for p, data in files_from_zip(archive).items()]
+    copy = sdk.skills.create(files=files, display_name="Nda Drafting")
+    assert marker(emulator, copy.id) == marker(emulator, ours.id) is not None
+
+    code, out = envs.run("staging", "apply", "--prune", "--max-deletions", "10")
+
+    assert code == 0 and f"API skill {copy.id} (nda-drafting) is not ours" in out, out
+    assert copy.id in api_ids(emulator)

@@ -8,7 +8,6 @@ is ever deleted or adopted; what the bot cannot prove is reported for a person.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
@@ -203,10 +202,15 @@ def test_a_lost_create_adopts_its_own_skill_never_the_other_environments(
         if not mutating or fired:
             return decision
         fired.append("lost")
-        threading.Timer(0.1, land_the_other_environments_creates).start()
         return replace(decision, lost=True)
 
+    def right_after_the_lost_create_commits(state: object) -> None:
+        if fired == ["lost"]:  # under the state's lock: they land before any check
+            fired.append("landed")
+            land_the_other_environments_creates()
+
     monkeypatch.setattr(emulator.faults, "decide", lose_the_first_create)
+    monkeypatch.setattr(emulator.state, "on_change", right_after_the_lost_create_commits)
     code, out = envs.run("staging", "apply")
     assert code == 0, out
     assert fired and len(others) == 3

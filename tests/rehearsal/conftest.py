@@ -10,11 +10,15 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
+import psycopg
 import pytest
 import redis
 from live_support import API_KEY
+from psycopg import sql
 from test_github_cli import REPO, TOKEN, FakeGitHub, _Handler, _Server
+from test_readme_setup import listed_in_readme
 
 from rehearsal.forge import Forge, git
 from rehearsal.runner import GitHubEnvironment, Rehearsal
@@ -28,32 +32,30 @@ DEAD_REDIS_URL = "redis://127.0.0.1:9/0"
 
 @dataclass
 class Live:
-    """One environment's live systems."""
+    """One environment's live systems, and the credentials of its read-only users."""
 
     name: str
     emulator: EmulatorServer
     database_url: str
+    readonly_database_url: str
     redis_url: str
     redis_prefix: str
 
-    def secrets(self, prefix: str = "") -> dict[str, str]:
+    def values(self, *, readonly: bool) -> dict[str, str]:
+        """The secret or variable of each name, as the README's set-up table names them.
+        ANTHROPIC_SKILLS_BETA_VERSION is left unset, as most repositories will: the
+        expression then gives '' and the step sees an empty variable."""
         return {
-            f"{prefix}ANTHROPIC_API_KEY": API_KEY,
-            f"{prefix}DATABASE_URL": self.database_url,
-            f"{prefix}REDIS_URL": self.redis_url,
-        }
-
-    def variables(self, prefix: str = "") -> dict[str, str]:
-        # ANTHROPIC_SKILLS_BETA_VERSION is left unset, as most repositories will: the
-        # expression then gives '' and the step sees an empty variable.
-        return {
-            f"{prefix}ANTHROPIC_BASE_URL": self.emulator.base_url,
-            f"{prefix}SYNCBOT_REDIS_PREFIX": self.redis_prefix,
+            "ANTHROPIC_API_KEY": API_KEY,
+            "DATABASE_URL": self.readonly_database_url if readonly else self.database_url,
+            "REDIS_URL": self.redis_url,
+            "ANTHROPIC_BASE_URL": self.emulator.base_url,
+            "SYNCBOT_REDIS_PREFIX": self.redis_prefix,
         }
 
     def env(self) -> dict[str, str]:
         """The variables a person on call would export to run syncbot by hand."""
-        return {**self.secrets(), **self.variables(), "SYNCBOT_ENV": self.name}
+        return {**self.values(readonly=False), "SYNCBOT_ENV": self.name}
 
 
 @pytest.fixture
@@ -70,18 +72,49 @@ def github_api() -> Iterator[FakeGitHub]:
         thread.join()
 
 
+def _readonly_user(database_url: str) -> tuple[str, str]:
+    """A login role that may only read the schema of `database_url` (trust auth: no
+    password); its name and the URL that connects as it."""
+    role = f"ro_{uuid.uuid4().hex[:16]}"
+    schema = parse_qs(urlsplit(database_url).query)["options"][0].split("=", 1)[1]
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+        grants = [
+            "GRANT USAGE ON SCHEMA {schema} TO {role}",
+            "ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT SELECT ON TABLES TO {role}",
+        ]
+        for grant in grants:
+            conn.execute(
+                sql.SQL(grant).format(schema=sql.Identifier(schema), role=sql.Identifier(role))
+            )
+    parts = urlsplit(database_url)
+    return role, urlunsplit(parts._replace(netloc=f"{role}@{parts.hostname}:{parts.port}"))
+
+
+def _drop_role(database_url: str, role: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
 @pytest.fixture
 def live(make_pg_url: Callable[[], str], redis_url: str) -> Iterator[dict[str, Live]]:
-    emulators = [EmulatorServer(api_key=API_KEY).start() for _ in ENVIRONMENTS]
-    found = {
-        name: Live(name, emulator, make_pg_url(), redis_url, f"test:{uuid.uuid4().hex}:")
-        for name, emulator in zip(ENVIRONMENTS, emulators, strict=True)
-    }
+    found: dict[str, Live] = {}
+    roles: list[tuple[str, str]] = []
     try:
+        for name in ENVIRONMENTS:
+            database_url = make_pg_url()
+            role, readonly_url = _readonly_user(database_url)
+            roles.append((database_url, role))
+            emulator = EmulatorServer(api_key=API_KEY).start()
+            prefix = f"test:{uuid.uuid4().hex}:"
+            found[name] = Live(name, emulator, database_url, readonly_url, redis_url, prefix)
         yield found
     finally:
-        for emulator in emulators:
-            emulator.stop()
+        for item in found.values():
+            item.emulator.stop()
+        for database_url, role in roles:
+            _drop_role(database_url, role)
         client = redis.Redis.from_url(redis_url)
         for item in found.values():
             keys = list(client.scan_iter(match=item.redis_prefix + "*", count=500))
@@ -90,18 +123,26 @@ def live(make_pg_url: Callable[[], str], redis_url: str) -> Iterator[dict[str, L
         client.close()
 
 
+def _value(live: dict[str, Live], environment: str, name: str) -> str | None:
+    for item in live.values():
+        if name.startswith(f"{item.name.upper()}_"):  # plan-readonly: one prefix per env
+            return _value({item.name: item}, f"{item.name}-readonly", name.split("_", 1)[1])
+    if name == "ANTHROPIC_SKILLS_BETA_VERSION":
+        return None
+    readonly = environment.endswith("-readonly")
+    return live[environment.removesuffix("-readonly")].values(readonly=readonly)[name]
+
+
 def github_environments(live: dict[str, Live]) -> dict[str, GitHubEnvironment]:
-    """The GitHub environments as the README's set-up section asks for them."""
+    """The GitHub environments exactly as the README's set-up table lists them: a name
+    missing there is missing here, and the rehearsal runs without it."""
     found = {}
-    for name, item in live.items():
-        scoped = GitHubEnvironment(item.secrets(), item.variables())
-        found[name] = scoped
-        found[f"{name}-readonly"] = scoped
-    prefixed = [(item, f"{name.upper()}_") for name, item in live.items()]
-    found["plan-readonly"] = GitHubEnvironment(
-        {k: v for item, p in prefixed for k, v in item.secrets(p).items()},
-        {k: v for item, p in prefixed for k, v in item.variables(p).items()},
-    )
+    for environment, names in listed_in_readme().items():
+        secrets, variables = (
+            {n: v for n in names[kind] if (v := _value(live, environment, n)) is not None}
+            for kind in ("secrets", "vars")
+        )
+        found[environment] = GitHubEnvironment(secrets, variables)
     return found
 
 

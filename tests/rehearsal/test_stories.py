@@ -155,13 +155,13 @@ def test_drift_while_redis_is_down_leaves_the_drift_issue_open(
     assert blind.conclusion == "failure"
     job = blind.job("drift", env="staging")
     assert job.result == "failure"
-    assert job.step("Plan against main").outputs == {"status": "1"}
-    assert job.step("Open or update the drift issue").outcome == "skipped"
+    plan = job.step("Plan against main")
+    assert plan.outputs == {"status": "1"}
+    assert "cache" in (plan.stdout + plan.stderr).lower()  # it names what it could not read
     assert job.step("Close the drift issue").outcome == "skipped"
-    assert [a.message for a in job.annotations] == [
-        "syncbot plan for staging failed with exit code 1"
-    ]
+    assert [a for a in job.annotations if a.level == "error"]
     assert blind.job("drift", env="production").result == "success"
     assert issue["state"] == "open"
-    assert github_api.mutations()[before:] == []
+    closing = [r for r in github_api.mutations()[before:] if (r.body or {}).get("state")]
+    assert closing == []
     assert_no_secret_in(blind.log)

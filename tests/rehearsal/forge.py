@@ -115,6 +115,17 @@ class Forge:
         git(self.dev, "commit", "-q", "-m", message)
         return self.head()
 
+    def revert(self, commit: str) -> str:
+        """`git revert` of `commit` (of a merge commit: against its first parent, as
+        GitHub's "Revert" button does) on the current branch."""
+        merge = (
+            ["-m", "1"]
+            if len(git(self.dev, "rev-list", "--parents", "-n1", commit).split()) > 2
+            else []
+        )
+        git(self.dev, "revert", "--no-edit", *merge, commit)
+        return self.head()
+
     def head(self, ref: str = "HEAD") -> str:
         return git(self.dev, "rev-parse", ref)
 

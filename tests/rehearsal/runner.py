@@ -85,6 +85,22 @@ class Annotation:
     properties: str
     message: str
 
+    @property
+    def fields(self) -> dict[str, str]:
+        """file, line, title ... with the runner's escaping undone."""
+        pairs = (item.split("=", 1) for item in self.properties.split(",") if "=" in item)
+        return {key: _unescape(value) for key, value in pairs}
+
+    @property
+    def text(self) -> str:
+        return _unescape(self.message)
+
+
+def _unescape(value: str) -> str:
+    for escaped, plain in (("%0D", "\r"), ("%0A", "\n"), ("%3A", ":"), ("%2C", ","), ("%25", "%")):
+        value = value.replace(escaped, plain)
+    return value
+
 
 @dataclass
 class StepRun:

@@ -3,6 +3,8 @@ apply.yml, drift.yml) by the rehearsal runner against two live environments."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import psycopg
 import pytest
 import redis
@@ -26,6 +28,20 @@ NEW_ROUTE = f"""\
       match: ["Please review this lease"]
       no_match: ["Draft an NDA"]
 """
+
+# Stories waiting for features being built on other branches (un-skip once on main).
+NEEDS_REFUSED_PLAN = (
+    "needs plan to refuse a rollout step before its soak ends (exit 1, a banner with the "
+    "time it becomes allowed), from branch i8-plan"
+)
+NEEDS_VERSIONS_FOREVER = (
+    "needs validate to accept a version that named the same content before (versions "
+    "forever), from branch i8-validate"
+)
+NEEDS_BASE_POLICY = (
+    "needs validate --base to judge rollouts by the base policy and flag a loosened "
+    "policy, from branch i8-validate"
+)
 
 
 def uploads(live: dict[str, Live]) -> int:
@@ -165,3 +181,206 @@ def test_drift_while_redis_is_down_leaves_the_drift_issue_open(
     closing = [r for r in github_api.mutations()[before:] if (r.body or {}).get("state")]
     assert closing == []
     assert_no_secret_in(blind.log)
+
+
+def set_rollout(forge: Forge, env: str, skill: str, percentage: int) -> None:
+    path = f"rollouts/{env}.yaml"
+    lines = forge.read(path).splitlines()
+    [index] = [n for n, line in enumerate(lines) if line.startswith(f"{skill}:")]
+    lines[index] = f"{skill}: {percentage}"
+    forge.write({path: "\n".join(lines) + "\n"})
+
+
+def errors(run: WorkflowRun, job_id: str) -> list[tuple[str, str, str]]:
+    """(file, title, message) of each error annotation of a job."""
+    return [
+        (a.fields.get("file", ""), a.fields.get("title", ""), a.text)
+        for a in run.job(job_id).annotations
+        if a.level == "error"
+    ]
+
+
+@pytest.mark.skip(reason=NEEDS_REFUSED_PLAN)
+def test_a_rollout_bump_before_its_soak_ends_is_red_and_says_when_it_is_allowed(
+    rehearsal: Rehearsal,
+    forge: Forge,
+    github_api: FakeGitHub,
+    live: dict[str, Live],
+    seed_main: SeedMain,
+) -> None:
+    seed_main()
+    with psycopg.connect(live["production"].database_url) as conn:
+        [(changed_at,)] = conn.execute(
+            "SELECT changed_at FROM skill_rollouts"
+            " WHERE environment = 'production' AND skill_name = 'nda-drafting'"
+        ).fetchall()
+    allowed = changed_at + timedelta(hours=72)
+    forge.branch("nda-to-25")
+    set_rollout(forge, "production", "nda-drafting", 25)  # the next step, but too soon
+    forge.commit("nda-drafting: 25% in production")
+    pr = forge.open_pr("nda-to-25")
+
+    checks = rehearsal.run("pr", forge.pull_request_event(pr))
+
+    assert checks.conclusion == "failure"
+    assert checks.job("validate").result == "success"  # the step itself is on the ladder
+    plan = checks.job("plan")
+    assert plan.result == "failure"
+    assert plan.step("Plan staging").outputs == {"status": "0"}
+    assert plan.step("Plan production").outputs == {"status": "1"}
+    assert plan.step("Fail if a plan failed").outcome == "failure"
+    [comment] = github_api.bot_comments(pr.number)
+    body = comment["body"]
+    top = body.split("### syncbot plan: `staging`")[0]  # above both environments' plans
+    assert "refuse" in top.lower()
+    assert "nda-drafting" in top
+    assert f"{allowed:%Y-%m-%d}" in top and f"{allowed:%H:%M}" in top
+    assert "25" in body.split("### syncbot plan: `production`")[1]  # the plan is still shown
+    assert_no_secret_in(checks.log + body)
+
+
+@pytest.mark.skip(reason=NEEDS_VERSIONS_FOREVER)
+def test_a_revert_pr_of_a_version_bump_is_green_shows_the_repin_and_uploads_nothing(
+    rehearsal: Rehearsal,
+    forge: Forge,
+    github_api: FakeGitHub,
+    live: dict[str, Live],
+    seed_main: SeedMain,
+) -> None:
+    seed_main()
+    pinned = {env: pinned_version(live[env], "nda-drafting") for env in ENVIRONMENTS}
+    forge.branch("nda-1.1")
+    skill_yaml = forge.read("skills/nda-drafting/skill.yaml")
+    forge.write(
+        {
+            "skills/nda-drafting/skill.yaml": skill_yaml.replace('"1.0.0"', '"1.1.0"'),
+            "skills/nda-drafting/SKILL.md": forge.read("skills/nda-drafting/SKILL.md")
+            + "\nAlways add a governing-law clause.\n",
+        }
+    )
+    forge.commit("nda-drafting 1.1.0: a governing-law clause")
+    bump = forge.open_pr("nda-1.1")
+    merged = forge.merge(bump)
+    assert_green(rehearsal.run("apply", merged))
+    before = uploads(live)
+    assert all(pinned_version(live[env], "nda-drafting") != pinned[env] for env in ENVIRONMENTS)
+
+    forge.branch("revert-nda-1.1")
+    forge.revert(merged.sha)
+    revert = forge.open_pr("revert-nda-1.1")
+    checks = rehearsal.run("pr", forge.pull_request_event(revert))
+
+    assert_green(checks)
+    [comment] = github_api.bot_comments(revert.number)
+    for section in comment["body"].split("### syncbot plan: ")[1:]:
+        assert "repin | skill `nda-drafting`" in section
+        assert "upload" not in section
+    assert uploads(live) == before
+
+    applied = rehearsal.run("apply", forge.merge(revert))
+
+    assert_green(applied)
+    assert uploads(live) == before
+    assert {env: pinned_version(live[env], "nda-drafting") for env in ENVIRONMENTS} == pinned
+
+
+def pinned_version(item: Live, skill: str) -> str:
+    with psycopg.connect(item.database_url) as conn:
+        [(version_id,)] = conn.execute(
+            "SELECT version_id FROM skills WHERE name = %s", (skill,)
+        ).fetchall()
+    return str(version_id)
+
+
+LOOSER_POLICY = """\
+categories: [analysis, drafting, research, compliance]
+environments:
+  staging: {}
+  production:
+    rollout:
+      steps: [0, 5, 50, 100]
+      min_soak_hours: 1
+limits:
+  max_skill_bytes: 1048576
+  max_file_bytes: 262144
+prune:
+  max_deletions: 3
+"""
+
+
+@pytest.mark.skip(reason=NEEDS_BASE_POLICY)
+def test_a_pr_that_loosens_the_policy_and_jumps_a_step_is_red_and_flagged(
+    rehearsal: Rehearsal, forge: Forge, github_api: FakeGitHub
+) -> None:
+    forge.branch("faster-nda")
+    forge.write({"syncbot.yaml": LOOSER_POLICY})  # 25 taken off the ladder, soak cut to 1 h
+    set_rollout(forge, "production", "nda-drafting", 50)  # 5 -> 50: a step skipped
+    forge.commit("nda-drafting: straight to 50%")
+    pr = forge.open_pr("faster-nda")
+
+    checks = rehearsal.run("pr", forge.pull_request_event(pr))
+
+    assert checks.conclusion == "failure"
+    assert checks.job("validate").step("Validate").exit_code == 1
+    found = errors(checks, "validate")
+    assert any(f == "rollouts/production.yaml" and "nda-drafting" in m for f, _, m in found)
+    flagged = [a for a in checks.job("validate").annotations if "loosen" in a.text.lower()]
+    assert flagged and all(a.fields["file"] == "syncbot.yaml" for a in flagged)
+    assert checks.job("plan").result == "skipped"
+    assert github_api.bot_comments(pr.number) == []
+
+
+@pytest.mark.parametrize(
+    "renamed",
+    [
+        pytest.param(
+            "rollouts/staging.yml",
+            marks=pytest.mark.skip(
+                reason="needs a misnamed rollouts file to be a validate error, from branch i8-plan"
+            ),
+        ),
+        "rollouts/stage.yaml",
+    ],
+)
+def test_a_pr_that_renames_a_rollouts_file_is_red(
+    rehearsal: Rehearsal, forge: Forge, github_api: FakeGitHub, renamed: str
+) -> None:
+    forge.branch("rename")
+    forge.move("rollouts/staging.yaml", renamed)
+    forge.commit(f"rollouts: staging.yaml -> {renamed}")
+    pr = forge.open_pr("rename")
+
+    checks = rehearsal.run("pr", forge.pull_request_event(pr))
+
+    assert checks.conclusion == "failure"
+    assert checks.job("validate").step("Validate").exit_code == 1
+    assert renamed in [f for f, _, _ in errors(checks, "validate")]
+    assert checks.job("plan").result == "skipped"
+    assert github_api.bot_comments(pr.number) == []
+
+
+def test_a_pr_from_a_fork_is_validated_but_never_planned(
+    rehearsal: Rehearsal, forge: Forge, github_api: FakeGitHub
+) -> None:
+    forge.branch("from-fork")
+    forge.write(skill_files(NEW_SKILL))
+    forge.commit("a new skill from a contributor")
+    pr = forge.open_pr("from-fork", fork="contributor/skills")
+
+    checks = rehearsal.run("pr", forge.pull_request_event(pr))
+
+    assert_green(checks)
+    assert checks.job("validate").step("Validate").exit_code == 0
+    assert checks.job("plan").result == "skipped"
+    assert github_api.requests == []
+
+
+def test_a_pr_outside_the_configuration_does_not_run_the_workflows(
+    rehearsal: Rehearsal, forge: Forge
+) -> None:
+    forge.branch("docs")
+    forge.write({"docs/notes.md": "notes\n"})
+    forge.commit("docs only")
+    pr = forge.open_pr("docs")
+    assert not rehearsal.run("pr", forge.pull_request_event(pr)).triggered
+    assert not rehearsal.run("apply", forge.merge(pr)).triggered

@@ -12,7 +12,7 @@ from live_support import API_KEY, skill_files
 from test_github_cli import TOKEN, FakeGitHub
 
 from rehearsal.conftest import DEAD_REDIS_URL, ENVIRONMENTS, Live, SeedMain
-from rehearsal.forge import Forge
+from rehearsal.forge import Forge, git
 from rehearsal.runner import GitHubEnvironment, Rehearsal, WorkflowRun
 from syncbot.github import marker_tag
 
@@ -249,7 +249,7 @@ def test_a_revert_pr_of_a_version_bump_is_green_shows_the_repin_and_uploads_noth
 ) -> None:
     seed_main()
     pinned = {env: pinned_version(live[env], "nda-drafting") for env in ENVIRONMENTS}
-    forge.branch("nda-1.1")
+    git(forge.dev, "checkout", "-q", "main")
     skill_yaml = forge.read("skills/nda-drafting/skill.yaml")
     forge.write(
         {
@@ -258,15 +258,14 @@ def test_a_revert_pr_of_a_version_bump_is_green_shows_the_repin_and_uploads_noth
             + "\nAlways add a governing-law clause.\n",
         }
     )
-    forge.commit("nda-drafting 1.1.0: a governing-law clause")
-    bump = forge.open_pr("nda-1.1")
-    merged = forge.merge(bump)
-    assert_green(rehearsal.run("apply", merged))
+    bump = forge.commit("nda-drafting 1.1.0: a governing-law clause")
+    git(forge.dev, "push", "-q", "origin", "main")
+    seed_main()  # the bump is live (its own PR and apply are story a's)
     before = uploads(live)
     assert all(pinned_version(live[env], "nda-drafting") != pinned[env] for env in ENVIRONMENTS)
 
     forge.branch("revert-nda-1.1")
-    forge.revert(merged.sha)
+    forge.revert(bump)
     revert = forge.open_pr("revert-nda-1.1")
     checks = rehearsal.run("pr", forge.pull_request_event(revert))
 

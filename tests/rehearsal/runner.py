@@ -30,6 +30,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
+import syncbot
 from rehearsal.expressions import Context, evaluate_condition, interpolate
 from rehearsal.forge import Event, git
 
@@ -46,6 +47,7 @@ __all__ = [
 BASH_STRICT = ["bash", "--noprofile", "--norc", "-eo", "pipefail"]  # `shell: bash`
 BASH_DEFAULT = ["bash", "-e"]  # no `shell:` anywhere, bash present
 INSTALL = "python -m pip install -e ."
+SYNCBOT_SOURCE = Path(syncbot.__file__).resolve().parents[1]
 STEP_TIMEOUT = 120
 _WORKFLOW_KEYS = {"name", "on", "permissions", "concurrency", "defaults", "jobs", "env"}
 _JOB_KEYS = {
@@ -563,6 +565,8 @@ class _StepsRunner:
         path = [*self.path_extra, str(self.world.venv_bin), "/usr/local/bin", "/usr/bin", "/bin"]
         return {
             "PATH": ":".join(path),
+            # the syncbot the tests imported, whichever way it is installed
+            "PYTHONPATH": str(SYNCBOT_SOURCE),
             "HOME": str(self.job.dir),
             "LANG": "C.UTF-8",
             "CI": "true",

@@ -3,7 +3,7 @@ apply.yml, drift.yml) by the rehearsal runner against two live environments."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import psycopg
 import pytest
@@ -232,14 +232,35 @@ def test_a_rollout_bump_before_its_soak_ends_is_red_and_says_when_it_is_allowed(
     [comment] = github_api.bot_comments(pr.number)
     body = comment["body"]
     top = body.split("### syncbot plan: `staging`")[0]  # above both environments' plans
-    assert "refuse" in top.lower()
+    assert "apply will refuse this plan" in top.lower()
     assert "nda-drafting" in top
-    assert f"{allowed:%Y-%m-%d}" in top and f"{allowed:%H:%M}" in top
-    assert "25" in body.split("### syncbot plan: `production`")[1]  # the plan is still shown
+    assert f"allowed from {ceil_second(allowed):%Y-%m-%dT%H:%M:%SZ}" in top
+    production = body.split("### syncbot plan: `production`")[1]
+    assert "rollout `nda-drafting`" in production  # the refused plan itself is still shown
     assert_no_secret_in(checks.log + body)
 
+    # 72 hours later (the soak measured from the database's changed_at, moved back),
+    # the same PR's checks run again: green, and the comment is updated in place.
+    with psycopg.connect(live["production"].database_url) as conn:
+        conn.execute(
+            "UPDATE skill_rollouts SET changed_at = changed_at - interval '72 hours 1 second'"
+            " WHERE environment = 'production' AND skill_name = 'nda-drafting'"
+        )
+    rerun = rehearsal.run("pr", forge.pull_request_event(pr))
 
-@pytest.mark.skip(reason=NEEDS_VERSIONS_FOREVER)
+    assert_green(rerun)
+    assert rerun.job("plan").step("Plan production").outputs == {"status": "2"}
+    [updated] = github_api.bot_comments(pr.number)
+    assert updated["id"] == comment["id"]
+    assert "refuse" not in updated["body"].lower()
+    assert "5% → 25%" in updated["body"]
+
+
+def ceil_second(moment: datetime) -> datetime:
+    whole = moment.replace(microsecond=0)
+    return whole if whole == moment else whole + timedelta(seconds=1)
+
+
 def test_a_revert_pr_of_a_version_bump_is_green_shows_the_repin_and_uploads_nothing(
     rehearsal: Rehearsal,
     forge: Forge,
@@ -271,9 +292,12 @@ def test_a_revert_pr_of_a_version_bump_is_green_shows_the_repin_and_uploads_noth
 
     assert_green(checks)
     [comment] = github_api.bot_comments(revert.number)
-    for section in comment["body"].split("### syncbot plan: ")[1:]:
+    sections = comment["body"].split("### syncbot plan: ")[1:]
+    for env, section in zip(ENVIRONMENTS, sections, strict=True):
+        assert section.startswith(f"`{env}`")
         assert "repin | skill `nda-drafting`" in section
-        assert "upload" not in section
+        assert f"re-pin version {pinned[env]} uploaded earlier: no upload" in section
+        assert "| api | create" not in section and "| api | update" not in section
     assert uploads(live) == before
 
     applied = rehearsal.run("apply", forge.merge(revert))
@@ -322,7 +346,9 @@ def test_a_pr_that_loosens_the_policy_and_jumps_a_step_is_red_and_flagged(
     assert checks.conclusion == "failure"
     assert checks.job("validate").step("Validate").exit_code == 1
     found = errors(checks, "validate")
-    assert any(f == "rollouts/production.yaml" and "nda-drafting" in m for f, _, m in found)
+    assert [f for f, _, m in found if "nda-drafting" in m and "step" in m] == [
+        "rollouts/production.yaml"
+    ]
     flagged = [a for a in checks.job("validate").annotations if "loosen" in a.text.lower()]
     assert flagged and all(a.fields["file"] == "syncbot.yaml" for a in flagged)
     assert checks.job("plan").result == "skipped"

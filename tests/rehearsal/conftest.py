@@ -5,10 +5,11 @@ the shipped configuration, and the GitHub environments holding their secrets."""
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit, urlunsplit
@@ -18,7 +19,7 @@ import pytest
 import redis
 from live_support import API_KEY
 from psycopg import sql
-from test_github_cli import REPO, TOKEN, FakeGitHub, _Handler, _Server
+from test_github_cli import REPO, TOKEN, FakeGitHub, Recorded, _Handler, _Server
 from test_readme_setup import listed_in_readme
 
 from rehearsal.forge import Forge, git
@@ -59,18 +60,56 @@ class Live:
         return {**self.values(readonly=False), "SYNCBOT_ENV": self.name}
 
 
+class _PermissionedServer(_Server):
+    tokens: dict[str, dict[str, str]]
+
+
+class _PermissionedHandler(_Handler):
+    """GitHub's answer to a job token: 403 for what the job's `permissions` do not grant.
+    A comment on a PR needs `pull-requests` or `issues`; anything else on issues needs
+    `issues`; a read needs `read` or `write`, a change needs `write`."""
+
+    server: _PermissionedServer
+
+    def _handle(self) -> None:
+        granted = self.server.tokens.get(self.headers.get("Authorization", "")[len("Bearer ") :])
+        if granted is not None and not self._allowed(granted):
+            length = int(self.headers.get("Content-Length") or 0)
+            self.rfile.read(length)
+            self.server.fake.requests.append(Recorded(self.command, self.path, {}, None))
+            message = "Resource not accessible by integration"
+            return self._send(403, {"message": message})
+        if granted is not None:
+            self.headers.replace_header("Authorization", f"Bearer {TOKEN}")
+        return super()._handle()
+
+    def _allowed(self, granted: dict[str, str]) -> bool:
+        levels = ("write",) if self.command != "GET" else ("read", "write")
+        scopes = ["issues"]
+        if "/comments" in self.path:
+            scopes.append("pull-requests")
+        return any(granted.get(scope) in levels for scope in scopes)
+
+
 @pytest.fixture
-def github_api() -> Iterator[FakeGitHub]:
-    server = _Server(("127.0.0.1", 0), _Handler)
+def github_server() -> Iterator[_PermissionedServer]:
+    server = _PermissionedServer(("127.0.0.1", 0), _PermissionedHandler)
     server.fake = FakeGitHub(url=f"http://127.0.0.1:{server.server_address[1]}", page_size=30)
+    server.tokens = {}
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
-        yield server.fake
+        yield server
     finally:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@pytest.fixture
+def github_api(github_server: _PermissionedServer) -> FakeGitHub:
+    """The local GitHub API: its issues, comments and the requests it answered."""
+    return github_server.fake
 
 
 def _readonly_user(database_url: str) -> tuple[str, str]:
@@ -154,18 +193,24 @@ def forge(tmp_path: Path) -> Forge:
 
 @pytest.fixture
 def rehearsal(
-    forge: Forge, github_api: FakeGitHub, live: dict[str, Live], tmp_path: Path
+    forge: Forge, github_server: _PermissionedServer, live: dict[str, Live], tmp_path: Path
 ) -> Rehearsal:
+    def mint(permissions: Mapping[str, str]) -> str:
+        token = f"ghs_{secrets.token_hex(16)}"
+        github_server.tokens[token] = dict(permissions)
+        return token
+
     venv_bin = Path(sys.executable).parent
     assert (venv_bin / "syncbot").exists(), f"syncbot is not installed in {venv_bin}"
     return Rehearsal(
         origin=forge.origin,
         workdir=tmp_path / "runner",
         repository=REPO,
-        api_url=github_api.url,
+        api_url=github_server.fake.url,
         token=TOKEN,
         venv_bin=venv_bin,
         environments=github_environments(live),
+        mint_token=mint,
     )
 
 

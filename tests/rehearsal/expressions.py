@@ -259,7 +259,7 @@ def to_text(value: Any) -> str:
     raise ExpressionError(f"an object or array cannot be written as text: {value!r}")
 
 
-def interpolate(value: Any, ctx: Context) -> Any:
+def interpolate(value: Any, ctx: Context) -> str:
     """Replace each `${{ ... }}` of a string; other YAML scalars pass through as text."""
     if isinstance(value, bool | int | float) or value is None:
         return to_text(value)

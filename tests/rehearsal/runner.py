@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -128,6 +128,7 @@ class JobRun:
     outputs: dict[str, str] = field(default_factory=dict)
     summary: str = ""
     annotations: list[Annotation] = field(default_factory=list)
+    token: str = field(default="", repr=False)
 
     def step(self, name: str) -> StepRun:
         [found] = [s for s in self.steps if s.name == name]
@@ -157,6 +158,10 @@ class WorkflowRun:
     def log(self) -> str:
         return "\n".join(j.log for runs in self.jobs.values() for j in runs)
 
+    @property
+    def tokens(self) -> list[str]:
+        return [j.token for runs in self.jobs.values() for j in runs if j.token]
+
 
 @dataclass
 class Rehearsal:
@@ -170,6 +175,9 @@ class Rehearsal:
     venv_bin: Path
     environments: dict[str, GitHubEnvironment]
     repository_level: GitHubEnvironment = field(default_factory=GitHubEnvironment)
+    # Mints the GITHUB_TOKEN of one job from the `permissions` it is granted, so that the
+    # GitHub API can refuse what the job was not granted (None: `token` for every job).
+    mint_token: Callable[[Mapping[str, str]], str] | None = None
     _runs: int = 0
 
     def run(self, workflow: str, event: Event) -> WorkflowRun:
@@ -321,8 +329,11 @@ class _JobRunner:
     ) -> None:
         self.jobs, self.job_id, self.job, self.needs, self.matrix = jobs, job_id, job, needs, matrix
         world = jobs.world
+        self.token = world.token
+        if world.mint_token is not None:
+            self.token = world.mint_token(self.permissions())
         self.values: dict[str, Any] = {
-            "github": jobs.github(job_id, world.token),
+            "github": jobs.github(job_id, self.token),
             "needs": needs,
             "vars": dict(world.repository_level.vars),
             "matrix": matrix,
@@ -331,6 +342,13 @@ class _JobRunner:
         self.failed = False
         label = "-".join(str(v) for v in matrix.values())
         self.dir = jobs.root / (f"{job_id}-{label}" if label else job_id)
+
+    def permissions(self) -> dict[str, str]:
+        """The job's `permissions`, else the workflow's; GitHub's default is not guessed."""
+        granted = self.job.get("permissions", self.jobs.spec.get("permissions"))
+        if not isinstance(granted, Mapping):
+            raise WorkflowError(f"job {self.job_id}: no `permissions` mapping to grant")
+        return {str(k): str(v) for k, v in granted.items()}
 
     def context(self, *, status: bool = False, **extra: Any) -> Context:
         def job_status(name: str) -> bool:
@@ -359,7 +377,7 @@ class _JobRunner:
         environment = self.environment()
         scoped = world.environments[environment] if environment else GitHubEnvironment()
         self.values["secrets"] = {
-            "GITHUB_TOKEN": world.token,
+            "GITHUB_TOKEN": self.token,
             **world.repository_level.secrets,
             **scoped.secrets,
         }
@@ -369,7 +387,7 @@ class _JobRunner:
                 _walk_interpolate(job[key], self.context())
         env = self.mapping(self.jobs.spec.get("env"), self.context(env={}))
         env.update(self.mapping(job.get("env"), self.context(env=env)))
-        record = JobRun(self.job_id, name, self.matrix, environment, "success")
+        record = JobRun(self.job_id, name, self.matrix, environment, "success", token=self.token)
         _StepsRunner(self, record, env).all()
         record.result = "failure" if self.failed else "success"
         record.outputs = self.mapping(job.get("outputs"), self.context(steps=self.steps, env=env))

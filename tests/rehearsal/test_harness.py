@@ -6,10 +6,12 @@ from __future__ import annotations
 import re
 import sys
 import textwrap
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
+from test_github_cli import FakeGitHub
 
 from rehearsal.expressions import Context, ExpressionError, evaluate, evaluate_condition
 from rehearsal.forge import Event, git
@@ -88,7 +90,10 @@ def test_an_if_without_a_status_function_implies_success() -> None:
 
 
 def world(
-    tmp_path: Path, workflow: str, **environments: GitHubEnvironment
+    tmp_path: Path,
+    workflow: str,
+    mint: Callable[[Mapping[str, str]], str] | None = None,
+    **environments: GitHubEnvironment,
 ) -> tuple[Rehearsal, Event]:
     origin, work = tmp_path / "origin.git", tmp_path / "work"
     origin.mkdir()
@@ -110,6 +115,7 @@ def world(
         token="ghs_not_a_real_token",
         venv_bin=Path(sys.executable).parent,
         environments=dict(environments),
+        mint_token=mint,
     )
     return rehearsal, Event("workflow_dispatch", {}, sha, "refs/heads/main")
 
@@ -210,3 +216,37 @@ def test_an_environment_the_rehearsal_was_not_given_stops_it(tmp_path: Path) -> 
     rehearsal, event = world(tmp_path, HEADER + job)
     with pytest.raises(WorkflowError, match="GitHub environment 'prod' not configured"):
         rehearsal.run("w", event)
+
+
+@pytest.mark.parametrize(("granted", "result"), [("read", "failure"), ("write", "success")])
+def test_a_job_token_can_do_only_what_the_jobs_permissions_grant(
+    tmp_path: Path, github_server: Any, github_api: FakeGitHub, granted: str, result: str
+) -> None:
+    def mint(permissions: Mapping[str, str]) -> str:
+        token = f"ghs_job_{len(github_server.tokens)}"
+        github_server.tokens[token] = dict(permissions)
+        return token
+
+    job = f"""\
+      drift:
+        runs-on: ubuntu-latest
+        permissions: {{contents: read, issues: {granted}}}
+        steps:
+          - env: {{GITHUB_TOKEN: "${{{{ github.token }}}}"}}
+            run: |
+              echo "drift" > drift.md
+              syncbot github drift-issue --env staging --file drift.md
+    """
+    rehearsal, event = world(tmp_path, HEADER + textwrap.indent(textwrap.dedent(job), "  "), mint)
+    rehearsal.api_url = github_api.url
+
+    run = rehearsal.run("w", event)
+
+    assert run.job("drift").result == result
+    assert github_server.tokens[run.job("drift").token] == {"contents": "read", "issues": granted}
+    if result == "failure":
+        assert "HTTP 403: Resource not accessible by integration" in run.job("drift").log
+        assert github_api.issues == []
+    else:
+        [issue] = github_api.issues
+        assert issue["body"].endswith("drift\n")

@@ -64,12 +64,12 @@ def assert_green(run: WorkflowRun) -> None:
         if step.outcome == "failure"
     ]
     assert run.conclusion == "success", failed
-    assert_no_secret_in(run.log)
+    assert_no_secret_in(run.log, run)
 
 
-def assert_no_secret_in(text: str) -> None:
-    assert API_KEY not in text
-    assert TOKEN not in text
+def assert_no_secret_in(text: str, *runs: WorkflowRun) -> None:
+    for secret in [API_KEY, TOKEN, *(token for run in runs for token in run.tokens)]:
+        assert secret not in text
 
 
 def test_a_new_skill_goes_from_pr_to_comment_to_merge_to_a_converged_apply(
@@ -109,7 +109,7 @@ def test_a_new_skill_goes_from_pr_to_comment_to_merge_to_a_converged_apply(
     assert f"create rollout `{NEW_SKILL}`" in staging
     assert f"rollout `{NEW_SKILL}`" not in production
     assert plans in plan.summary
-    assert_no_secret_in(comment["body"])
+    assert_no_secret_in(comment["body"], checks)
     assert uploads(live) == started  # a plan uploads nothing
 
     applied = rehearsal.run("apply", forge.merge(pr))
@@ -180,7 +180,7 @@ def test_drift_while_redis_is_down_leaves_the_drift_issue_open(
     assert issue["state"] == "open"
     closing = [r for r in github_api.mutations()[before:] if (r.body or {}).get("state")]
     assert closing == []
-    assert_no_secret_in(blind.log)
+    assert_no_secret_in(blind.log, blind)
 
 
 def set_rollout(forge: Forge, env: str, skill: str, percentage: int) -> None:
@@ -237,7 +237,7 @@ def test_a_rollout_bump_before_its_soak_ends_is_red_and_says_when_it_is_allowed(
     assert f"allowed from {ceil_second(allowed):%Y-%m-%dT%H:%M:%SZ}" in top
     production = body.split("### syncbot plan: `production`")[1]
     assert "rollout `nda-drafting`" in production  # the refused plan itself is still shown
-    assert_no_secret_in(checks.log + body)
+    assert_no_secret_in(checks.log + body, checks)
 
     # 72 hours later (the soak measured from the database's changed_at, moved back),
     # the same PR's checks run again: green, and the comment is updated in place.
@@ -261,6 +261,7 @@ def ceil_second(moment: datetime) -> datetime:
     return whole if whole == moment else whole + timedelta(seconds=1)
 
 
+@pytest.mark.skip(reason=NEEDS_VERSIONS_FOREVER)
 def test_a_revert_pr_of_a_version_bump_is_green_shows_the_repin_and_uploads_nothing(
     rehearsal: Rehearsal,
     forge: Forge,

@@ -315,7 +315,12 @@ def _matrix(strategy: Any, job_id: str) -> list[dict[str, Any]]:
     _known(strategy, {"matrix", "fail-fast"}, f"job {job_id} strategy")
     axes = strategy["matrix"]
     _known(axes, {k for k, v in axes.items() if isinstance(v, list)}, f"job {job_id} matrix")
-    return [dict(zip(axes, combo, strict=True)) for combo in itertools.product(*axes.values())]
+    legs = [dict(zip(axes, combo, strict=True)) for combo in itertools.product(*axes.values())]
+    if len(legs) > 1 and strategy.get("fail-fast", True) is not False:
+        # GitHub would cancel the legs still running when one fails; which ones depends
+        # on timing, so the rehearsal (one leg after the other) cannot say.
+        raise WorkflowError(f"job {job_id}: a fail-fast matrix; set `fail-fast: false`")
+    return legs
 
 
 class _JobRunner:

@@ -17,6 +17,8 @@ from rehearsal.expressions import Context, ExpressionError, evaluate, evaluate_c
 from rehearsal.forge import Event, git
 from rehearsal.runner import GitHubEnvironment, Rehearsal, WorkflowError
 
+pytestmark = pytest.mark.rehearsal
+
 PIN = "08c6903cd8c0fde910a37f88322edcfb5dd907a8"
 VALUES: dict[str, Any] = {
     "github": {

@@ -16,6 +16,8 @@ from rehearsal.forge import Forge, git
 from rehearsal.runner import GitHubEnvironment, Rehearsal, WorkflowRun
 from syncbot.github import marker_tag
 
+pytestmark = pytest.mark.rehearsal
+
 NEW_SKILL = "lease-review"
 NEW_ROUTE = f"""\
   - skill: {NEW_SKILL}

@@ -252,7 +252,7 @@ class _JobsRun:
             "event_name": self.event.name,
             "sha": self.event.sha,
             "ref": self.event.ref,
-            "ref_name": self.event.ref.rsplit("/", 1)[-1],
+            "ref_name": re.sub(r"^refs/(heads|tags|pull)/", "", self.event.ref),
             "head_ref": pull.get("head", {}).get("ref", ""),
             "base_ref": pull.get("base", {}).get("ref", ""),
             "repository": self.world.repository,

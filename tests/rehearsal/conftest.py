@@ -41,6 +41,7 @@ class Live:
     database_url: str
     readonly_database_url: str
     redis_url: str
+    readonly_redis_url: str
     redis_prefix: str
 
     def values(self, *, readonly: bool) -> dict[str, str]:
@@ -50,7 +51,7 @@ class Live:
         return {
             "ANTHROPIC_API_KEY": API_KEY,
             "DATABASE_URL": self.readonly_database_url if readonly else self.database_url,
-            "REDIS_URL": self.redis_url,
+            "REDIS_URL": self.readonly_redis_url if readonly else self.redis_url,
             "ANTHROPIC_BASE_URL": self.emulator.base_url,
             "SYNCBOT_REDIS_PREFIX": self.redis_prefix,
         }
@@ -131,6 +132,21 @@ def _readonly_user(database_url: str) -> tuple[str, str]:
     return role, urlunsplit(parts._replace(netloc=f"{role}@{parts.hostname}:{parts.port}"))
 
 
+def _readonly_redis_user(redis_url: str, prefix: str) -> tuple[str, str]:
+    """A Redis ACL user that may only read keys under `prefix`; its name and URL."""
+    user, password = f"ro_{uuid.uuid4().hex[:16]}", secrets.token_hex(16)
+    rules = [f">{password}", f"~{prefix}*", "resetchannels", "-@all", "+@read", "+@connection"]
+    client = redis.Redis.from_url(redis_url)
+    try:
+        client.acl_setuser(user, enabled=True, reset=True)
+        client.execute_command("ACL", "SETUSER", user, *rules)
+    finally:
+        client.close()
+    parts = urlsplit(redis_url)
+    netloc = f"{user}:{password}@{parts.hostname}:{parts.port}"
+    return user, urlunsplit(parts._replace(netloc=netloc))
+
+
 def _drop_role(database_url: str, role: str) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
@@ -141,14 +157,25 @@ def _drop_role(database_url: str, role: str) -> None:
 def live(make_pg_url: Callable[[], str], redis_url: str) -> Iterator[dict[str, Live]]:
     found: dict[str, Live] = {}
     roles: list[tuple[str, str]] = []
+    users: list[str] = []
     try:
         for name in ENVIRONMENTS:
             database_url = make_pg_url()
-            role, readonly_url = _readonly_user(database_url)
+            role, readonly_database_url = _readonly_user(database_url)
             roles.append((database_url, role))
-            emulator = EmulatorServer(api_key=API_KEY).start()
             prefix = f"test:{uuid.uuid4().hex}:"
-            found[name] = Live(name, emulator, database_url, readonly_url, redis_url, prefix)
+            user, readonly_redis_url = _readonly_redis_user(redis_url, prefix)
+            users.append(user)
+            emulator = EmulatorServer(api_key=API_KEY).start()
+            found[name] = Live(
+                name,
+                emulator,
+                database_url,
+                readonly_database_url,
+                redis_url,
+                readonly_redis_url,
+                prefix,
+            )
         yield found
     finally:
         for item in found.values():
@@ -156,6 +183,8 @@ def live(make_pg_url: Callable[[], str], redis_url: str) -> Iterator[dict[str, L
         for database_url, role in roles:
             _drop_role(database_url, role)
         client = redis.Redis.from_url(redis_url)
+        for user in users:
+            client.acl_deluser(user)
         for item in found.values():
             keys = list(client.scan_iter(match=item.redis_prefix + "*", count=500))
             if keys:

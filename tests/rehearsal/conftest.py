@@ -135,11 +135,17 @@ def _readonly_user(database_url: str) -> tuple[str, str]:
 def _readonly_redis_user(redis_url: str, prefix: str) -> tuple[str, str]:
     """A Redis ACL user that may only read keys under `prefix`; its name and URL."""
     user, password = f"ro_{uuid.uuid4().hex[:16]}", secrets.token_hex(16)
-    rules = [f">{password}", f"~{prefix}*", "resetchannels", "-@all", "+@read", "+@connection"]
     client = redis.Redis.from_url(redis_url)
     try:
-        client.acl_setuser(user, enabled=True, reset=True)
-        client.execute_command("ACL", "SETUSER", user, *rules)
+        client.acl_setuser(
+            user,
+            enabled=True,
+            reset=True,
+            passwords=[f"+{password}"],
+            keys=[f"{prefix}*"],
+            reset_channels=True,
+            categories=["-@all", "+@read", "+@connection"],
+        )
     finally:
         client.close()
     parts = urlsplit(redis_url)

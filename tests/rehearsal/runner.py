@@ -143,6 +143,7 @@ class JobRun:
 class WorkflowRun:
     workflow: str
     triggered: bool
+    world: Rehearsal
     jobs: dict[str, list[JobRun]] = field(default_factory=dict)
 
     def job(self, job_id: str, **matrix: Any) -> JobRun:
@@ -186,9 +187,9 @@ class Rehearsal:
         spec: dict[str, Any] = YAML(typ="safe", pure=True).load(text)
         _known(spec, _WORKFLOW_KEYS, f"workflow {workflow}")
         if not triggers(spec["on"], event):
-            return WorkflowRun(workflow, triggered=False)
+            return WorkflowRun(workflow, False, self)
         self._runs += 1
-        run = WorkflowRun(workflow, triggered=True)
+        run = WorkflowRun(workflow, True, self)
         _JobsRun(self, spec, event, run, self.workdir / f"run-{self._runs}-{workflow}").all()
         return run
 

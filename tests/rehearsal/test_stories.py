@@ -4,6 +4,7 @@ apply.yml, drift.yml) by the rehearsal runner against two live environments."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -70,8 +71,15 @@ def assert_green(run: WorkflowRun) -> None:
 
 
 def assert_no_secret_in(text: str, *runs: WorkflowRun) -> None:
-    for secret in [API_KEY, TOKEN, *(token for run in runs for token in run.tokens)]:
-        assert secret not in text
+    """No API key, job token or password of any GitHub environment's URLs is shown."""
+    passwords = {
+        urlsplit(value).password
+        for environment in runs[0].world.environments.values()
+        for value in environment.secrets.values()
+    } - {None}
+    tokens = [token for run in runs for token in run.tokens]
+    for secret in [API_KEY, TOKEN, *tokens, *passwords]:
+        assert secret is not None and secret not in text
 
 
 def test_a_new_skill_goes_from_pr_to_comment_to_merge_to_a_converged_apply(

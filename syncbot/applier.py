@@ -34,6 +34,7 @@ Progress = Callable[[str], None]
 class ApplyOptions:
     prune: bool = False
     max_deletions: int | None = None
+    allow_delete_all: bool = False
     lock_timeout_s: float = 60.0
     dry_run: bool = False
     actor: str = "unknown"
@@ -55,6 +56,7 @@ def plan_options(options: ApplyOptions) -> PlanOptions:
     return PlanOptions(
         prune=options.prune,
         max_deletions=options.max_deletions,
+        allow_delete_all=options.allow_delete_all,
         now_epoch_s=time.time(),
         max_cache_entries=options.max_cache_entries,
     )
@@ -94,9 +96,9 @@ def check_saved_plan(saved: Plan, fresh: Plan) -> Plan:
 
 
 def refuse_blocked(plan: Plan) -> None:
-    blocked = plan.blocked
+    blocked = plan.refused
     if blocked:
-        lines = "; ".join(f"{c.target} {c.kind} {c.key}: {c.blocked}" for c in blocked[:5])
+        lines = "; ".join(f"{r.object_id}: {r.reason} ({r.when})" for r in blocked[:5])
         raise PolicyError(f"apply refused by policy ({len(blocked)} changes): {lines}")
 
 

@@ -10,18 +10,33 @@ import click
 
 from syncbot.applier import ApplyOptions, ApplyResult, apply
 from syncbot.cli import EXIT_CHANGES, App, _env, cli, dump_json, env_option, pass_app
-from syncbot.errors import SyncbotError
-from syncbot.ops import actor, doctor_connections, doctor_env, load_config, load_desired, status
+from syncbot.desired import DesiredState
+from syncbot.errors import PolicyError, SyncbotError, TargetError
+from syncbot.live import LiveState
+from syncbot.ops import (
+    actor,
+    doctor_connections,
+    doctor_env,
+    load_config,
+    load_desired,
+    status,
+    stricter_than_applied,
+)
 from syncbot.plan import Plan
 from syncbot.planner import PlanOptions, make_plan
 from syncbot.reader import read_live
 from syncbot.render import render_plan, render_text
 from syncbot.semantic import explain, read_deployed_files
-from syncbot.session import open_targets
+from syncbot.session import Targets, open_targets
 from syncbot.targets.postgres import Database
 
 prune_option = click.option(
     "--prune", is_flag=True, help="Delete skills removed from git (capped)."
+)
+allow_delete_all_option = click.option(
+    "--allow-delete-all",
+    is_flag=True,
+    help="Allow deleting every route or every rollout of the environment (refused otherwise).",
 )
 
 
@@ -29,6 +44,11 @@ prune_option = click.option(
 @env_option
 @click.option(
     "--ref", help="Read the configuration from this git revision instead of the work tree."
+)
+@click.option(
+    "--base",
+    "base_ref",
+    help="Judge rollout changes by the policy of this revision too (the PR's base).",
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
 @click.option(
@@ -39,36 +59,46 @@ prune_option = click.option(
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes.")
 @prune_option
-@click.option("--max-deletions", type=click.IntRange(min=0))
+@click.option("--max-deletions", type=click.IntRange(min=0), help="Override prune.max_deletions.")
+@allow_delete_all_option
 @pass_app
 def plan_cmd(
     app: App,
     environment: str | None,
     ref: str | None,
+    base_ref: str | None,
     fmt: str,
     out_file: Path | None,
     detailed_exitcode: bool,
     prune: bool,
     max_deletions: int | None,
+    allow_delete_all: bool,
 ) -> int:
     """Show what apply would change, and why.
+
+    Exits 1, after showing the plan, when apply would refuse it (policy) or when a live
+    system could not be read (the plan is then incomplete), with or without
+    --detailed-exitcode.
 
     \b
     Examples:
       syncbot plan --env production
       syncbot plan --format markdown --detailed-exitcode > plan.md
+      syncbot plan --base origin/main   # rollouts judged by main's policy too
       syncbot plan --out plan.json && syncbot apply --plan plan.json
     """
     env = _env(app, environment)
-    loaded, desired = load_config(app.repo, env, ref)
+    loaded, desired = load_config(app.repo, env, ref, base=base_ref)
     options = PlanOptions(
         prune=prune,
         max_deletions=max_deletions,
+        allow_delete_all=allow_delete_all,
         now_epoch_s=time.time(),
         max_cache_entries=app.settings.max_cache_size,
     )
     with open_targets(app.settings) as targets:
-        live = read_live(targets, desired)
+        desired = stricter_than_applied(app.repo, desired, targets.db)
+        live = read_live_or_report(app, targets, desired, fmt)
     plan = make_plan(desired, live, options)
     if out_file is not None:
         out_file.write_text(
@@ -79,7 +109,35 @@ def plan_cmd(
         old_files = read_deployed_files(app.repo, plan, desired, live)
         explanations = explain(plan, desired, live, loaded, old_files)
     app.say(render_plan(plan, fmt, explanations).rstrip("\n"))
+    refuse_unusable(plan)
     return EXIT_CHANGES if (detailed_exitcode and not plan.is_empty) else 0
+
+
+def read_live_or_report(app: App, targets: Targets, desired: DesiredState, fmt: str) -> LiveState:
+    """The live state; when a system cannot be read, the plan output still says which
+    one was not compared (a PR comment or drift issue then shows it) before exit 1."""
+    try:
+        return read_live(targets, desired)
+    except TargetError as exc:
+        why = exc.message.removeprefix(f"{exc.target}: ")
+        stub = Plan(desired.environment, desired.commit, (), uncompared={exc.target: why})
+        app.say(render_plan(stub, fmt).rstrip("\n"))
+        raise TargetError(exc.target, f"not compared, nothing planned: {why}") from exc
+
+
+def refuse_unusable(plan: Plan) -> None:
+    """Exit 1 after the plan is shown: a plan apply will refuse, or one that could not
+    compare a target, must never read as a green check (`--detailed-exitcode` included)."""
+    unknown = [f"{target} not compared ({why})" for target, why in sorted(plan.uncompared.items())]
+    if plan.refused:
+        count = len(plan.refused)
+        refused = (
+            f"apply will refuse this plan: {count} change{'s' if count > 1 else ''} "
+            "refused by policy (listed at the top of the plan)"
+        )
+        raise PolicyError("; ".join([refused, *unknown]))
+    if unknown:
+        raise SyncbotError("plan incomplete: " + "; ".join(unknown))
 
 
 @cli.command("apply")
@@ -93,6 +151,7 @@ def plan_cmd(
 )
 @prune_option
 @click.option("--max-deletions", type=click.IntRange(min=0), help="Override prune.max_deletions.")
+@allow_delete_all_option
 @click.option(
     "--lock-timeout",
     type=click.FloatRange(min=0),
@@ -109,6 +168,7 @@ def apply_cmd(
     plan_file: Path | None,
     prune: bool,
     max_deletions: int | None,
+    allow_delete_all: bool,
     lock_timeout: float,
     dry_run: bool,
 ) -> int:
@@ -126,6 +186,7 @@ def apply_cmd(
     options = ApplyOptions(
         prune=prune,
         max_deletions=max_deletions,
+        allow_delete_all=allow_delete_all,
         lock_timeout_s=lock_timeout,
         dry_run=dry_run,
         actor=actor(),
@@ -135,6 +196,7 @@ def apply_cmd(
     if not app.settings.skills_enabled:
         app.say("notice: ANTHROPIC_SKILLS_ENABLED=false: the Skills API is skipped", err=True)
     with open_targets(app.settings) as targets:
+        desired = stricter_than_applied(app.repo, desired, targets.db)
         result = apply(desired, targets, options, app.progress)
     app.say(render_text(result.plan).rstrip("\n"))
     app.say(result_line(result))
@@ -142,6 +204,11 @@ def apply_cmd(
         raise SyncbotError(
             "the database is committed but the cache could not be updated (run degraded); "
             "the next apply repairs it"
+        )
+    if not result.plan.complete:
+        missing = ", ".join(f"{t} ({why})" for t, why in sorted(result.plan.uncompared.items()))
+        raise SyncbotError(
+            f"not compared and not written: {missing}; apply again when it is reachable"
         )
     return 0
 
@@ -159,6 +226,10 @@ def load_saved_plan(path: Path) -> Plan:
 
 
 def result_line(result: ApplyResult) -> str:
+    if result.plan.is_empty and not result.plan.complete:
+        return "No changes found in the targets that could be read: " + ", ".join(
+            f"{target} not compared" for target in sorted(result.plan.uncompared)
+        )
     if result.plan.is_empty:
         return "Nothing to do."
     run = f" (run {result.run_id})" if result.run_id is not None else ""

@@ -32,20 +32,6 @@ NEW_ROUTE = f"""\
       no_match: ["Draft an NDA"]
 """
 
-# Stories waiting for features being built on other branches (un-skip once on main).
-NEEDS_REFUSED_PLAN = (
-    "needs plan to refuse a rollout step before its soak ends (exit 1, a banner with the "
-    "time it becomes allowed), from branch i8-plan"
-)
-NEEDS_VERSIONS_FOREVER = (
-    "needs validate to accept a version that named the same content before (versions "
-    "forever), from branch i8-validate"
-)
-NEEDS_BASE_POLICY = (
-    "needs validate --base to judge rollouts by the base policy and flag a loosened "
-    "policy, from branch i8-validate"
-)
-
 
 def uploads(live: dict[str, Live]) -> int:
     return sum(item.emulator.stats.uploads for item in live.values())
@@ -140,10 +126,6 @@ def drift_issues(github_api: FakeGitHub, env: str) -> list[dict[str, object]]:
     return [i for i in github_api.issues if str(i["body"]).startswith(marker_tag(f"drift-{env}"))]
 
 
-@pytest.mark.skip(
-    reason="needs plan to exit 1 when a target cannot be read, from branch i8-plan "
-    "(today the plan says 'no changes' and the drift job closes the issue)"
-)
 def test_drift_while_redis_is_down_leaves_the_drift_issue_open(
     rehearsal: Rehearsal,
     forge: Forge,
@@ -210,7 +192,6 @@ def errors(run: WorkflowRun, job_id: str) -> list[tuple[str, str, str]]:
     ]
 
 
-@pytest.mark.skip(reason=NEEDS_REFUSED_PLAN)
 def test_a_rollout_bump_before_its_soak_ends_is_red_and_says_when_it_is_allowed(
     rehearsal: Rehearsal,
     forge: Forge,
@@ -271,7 +252,6 @@ def ceil_second(moment: datetime) -> datetime:
     return whole if whole == moment else whole + timedelta(seconds=1)
 
 
-@pytest.mark.skip(reason=NEEDS_VERSIONS_FOREVER)
 def test_a_revert_pr_of_a_version_bump_is_green_shows_the_repin_and_uploads_nothing(
     rehearsal: Rehearsal,
     forge: Forge,
@@ -342,7 +322,6 @@ prune:
 """
 
 
-@pytest.mark.skip(reason=NEEDS_BASE_POLICY)
 def test_a_pr_that_loosens_the_policy_and_jumps_a_step_is_red_and_flagged(
     rehearsal: Rehearsal, forge: Forge, github_api: FakeGitHub
 ) -> None:
@@ -366,18 +345,7 @@ def test_a_pr_that_loosens_the_policy_and_jumps_a_step_is_red_and_flagged(
     assert github_api.bot_comments(pr.number) == []
 
 
-@pytest.mark.parametrize(
-    "renamed",
-    [
-        pytest.param(
-            "rollouts/staging.yml",
-            marks=pytest.mark.skip(
-                reason="needs a misnamed rollouts file to be a validate error, from branch i8-plan"
-            ),
-        ),
-        "rollouts/stage.yaml",
-    ],
-)
+@pytest.mark.parametrize("renamed", ["rollouts/staging.yml", "rollouts/stage.yaml"])
 def test_a_pr_that_renames_a_rollouts_file_is_red(
     rehearsal: Rehearsal, forge: Forge, github_api: FakeGitHub, renamed: str
 ) -> None:

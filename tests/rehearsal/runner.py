@@ -42,6 +42,7 @@ __all__ = [
     "StepRun",
     "WorkflowError",
     "WorkflowRun",
+    "triggers",
 ]
 
 BASH_STRICT = ["bash", "--noprofile", "--norc", "-eo", "pipefail"]  # `shell: bash`

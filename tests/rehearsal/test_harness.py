@@ -15,7 +15,7 @@ from test_github_cli import FakeGitHub
 
 from rehearsal.expressions import Context, ExpressionError, evaluate, evaluate_condition
 from rehearsal.forge import Event, git
-from rehearsal.runner import GitHubEnvironment, Rehearsal, WorkflowError
+from rehearsal.runner import GitHubEnvironment, Rehearsal, WorkflowError, triggers
 
 pytestmark = pytest.mark.rehearsal
 
@@ -252,3 +252,29 @@ def test_a_job_token_can_do_only_what_the_jobs_permissions_grant(
     else:
         [issue] = github_api.issues
         assert issue["body"].endswith("drift\n")
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [
+        (Event("push", {}, "0" * 40, "refs/heads/main", ("skills/a/SKILL.md",)), True),
+        (Event("push", {}, "0" * 40, "refs/heads/feature", ("skills/a/SKILL.md",)), False),
+        (Event("push", {}, "0" * 40, "refs/heads/main", ("docs/a.md", "README.md")), False),
+        (Event("push", {}, "0" * 40, "refs/heads/main", ("syncbot.yaml",)), True),
+        (Event("push", {}, "0" * 40, "refs/heads/main", ("syncbot.yaml.bak",)), False),
+        (Event("workflow_dispatch", {}, "0" * 40, "refs/heads/feature"), True),
+        (Event("pull_request", {}, "0" * 40, "refs/pull/1/merge", ("skills/a",)), False),
+    ],
+)
+def test_triggers_follow_the_branches_and_paths_filters(event: Event, expected: bool) -> None:
+    on = {
+        "push": {"branches": ["main"], "paths": ["skills/**", "syncbot.yaml"]},
+        "workflow_dispatch": None,
+    }
+    assert triggers(on, event) is expected
+
+
+def test_a_paths_pattern_the_rehearsal_cannot_match_faithfully_stops_it() -> None:
+    event = Event("push", {}, "0" * 40, "refs/heads/main", ("skills/a/SKILL.md",))
+    with pytest.raises(WorkflowError, match="paths pattern"):
+        triggers({"push": {"paths": ["skills/*/SKILL.md"]}}, event)

@@ -12,6 +12,7 @@ from syncbot.applier import ApplyOptions, ApplyResult, apply
 from syncbot.cli import EXIT_CHANGES, App, _env, cli, dump_json, env_option, pass_app
 from syncbot.desired import DesiredState
 from syncbot.errors import PolicyError, SyncbotError, TargetError
+from syncbot.history import render_list, render_show, run_dict, show_dict
 from syncbot.live import LiveState
 from syncbot.ops import (
     actor,
@@ -19,6 +20,7 @@ from syncbot.ops import (
     doctor_env,
     load_config,
     load_desired,
+    record_invalid_config,
     status,
     stricter_than_applied,
 )
@@ -182,14 +184,19 @@ def apply_cmd(
     """
     saved = load_saved_plan(plan_file) if plan_file else None
     env = saved.environment if saved else _env(app, environment)
-    desired = load_desired(app.repo, env, saved.commit if saved else ref, full_check=True)
+    ref = saved.commit if saved else ref
+    try:
+        desired = load_desired(app.repo, env, ref, full_check=True)
+    except SyncbotError as exc:
+        record_invalid_config(app.settings, app.repo, env, ref, actor(app.repo), exc.message)
+        raise
     options = ApplyOptions(
         prune=prune,
         max_deletions=max_deletions,
         allow_delete_all=allow_delete_all,
         lock_timeout_s=lock_timeout,
         dry_run=dry_run,
-        actor=actor(),
+        actor=actor(app.repo),
         saved_plan=saved,
         max_cache_entries=app.settings.max_cache_size,
     )
@@ -282,26 +289,82 @@ def doctor_cmd(app: App, environment: str | None) -> int:
     return 0 if all(c.ok for c in checks) else 1
 
 
-@cli.command("history")
+history_format = click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+
+
+@cli.group("history", invoke_without_command=True)
 @env_option
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
-@pass_app
-def history_cmd(app: App, environment: str | None, limit: int) -> int:
-    """Applied runs, newest first: commit, actor, changes, status."""
-    if not app.settings.database_url:
-        raise SyncbotError("DATABASE_URL is not set")
-    with Database(app.settings.database_url) as db:
-        runs = db.history(_env(app, environment), limit)
-    for run in runs:
-        changes = (run.summary or {}).get("changes", "?")
-        commit = (run.commit or "work tree")[:12]
-        app.say(
-            f"#{run.id:<5} {run.started_at:%Y-%m-%d %H:%M:%S}  {commit:<12} {run.actor:<16} "
-            f"{changes!s:>4} changes  {run.status}" + (f"  ({run.error})" if run.error else "")
-        )
-    if not runs:
-        app.say("no runs yet")
+@history_format
+@click.pass_context
+def history_group(ctx: click.Context, environment: str | None, limit: int, fmt: str) -> int:
+    """Every run, newest first, refused and failed ones too: when, commit, actor, changes,
+    status and the reason it did not succeed. `history show RUN` prints one run's plan
+    and journal.
+
+    \b
+    Examples:
+      syncbot history --env production --limit 5
+      syncbot history show 42 --env production
+      syncbot history --format json
+    """
+    if ctx.invoked_subcommand is not None:
+        return 0
+    app = ctx.find_object(App)
+    assert app is not None
+    with _history_db(app) as db:
+        runs = db.list_runs(_env(app, environment), limit)
+    if fmt == "json":
+        app.say(dump_json([run_dict(run) for run in runs]))
+    else:
+        app.say(render_list(runs))
     return 0
+
+
+@history_group.command("show")
+@click.argument("run_ref", metavar="RUN")
+@env_option
+@history_format
+@click.pass_context
+def history_show(ctx: click.Context, run_ref: str, environment: str | None, fmt: str) -> int:
+    """One run: its record, the plan it made and its journal (each mutation and outcome).
+
+    Without --env the run is shown whatever its environment (run ids are unique in a
+    database); with --env it must be a run of that environment.
+
+    \b
+    Example:
+      syncbot history show 42 --env production
+    """
+    app = ctx.find_object(App)
+    assert app is not None
+    run_id = _run_id(run_ref)
+    wanted = environment or (ctx.parent.params.get("environment") if ctx.parent else None)
+    with _history_db(app) as db:
+        run = db.run(run_id)
+    if run is None:
+        raise SyncbotError(f"no run {run_id} in this database (see `syncbot history`)")
+    if wanted and run.environment != wanted:
+        raise SyncbotError(
+            f"run {run_id} is a {run.environment} run, not {wanted}: use --env {run.environment}"
+        )
+    app.say(dump_json(show_dict(run)) if fmt == "json" else render_show(run))
+    return 0
+
+
+def _run_id(text: str) -> int:
+    digits = text.strip().lstrip("#")
+    if not digits.isdigit() or not digits.isascii():
+        raise SyncbotError(f"not a run id: {text!r} (a number from `syncbot history`)")
+    return int(digits)
+
+
+def _history_db(app: App) -> Database:
+    if not app.settings.database_url:
+        raise SyncbotError("DATABASE_URL is not set (run `syncbot doctor` for help)")
+    return Database(app.settings.database_url)
 
 
 @cli.group("db")

@@ -22,7 +22,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -273,7 +274,7 @@ class _JobsRun:
         _walk_interpolate(self.spec.get("concurrency"), Context({"github": self.github("")}))
         jobs: dict[str, Any] = self.spec["jobs"]
         for job_id in _in_order(jobs):
-            self.run_.jobs[job_id] = list(self.job(job_id, jobs[job_id]))
+            self.run_.jobs[job_id] = self.job(job_id, jobs[job_id])
 
     def needs(self, job: Mapping[str, Any]) -> dict[str, Any]:
         names = job.get("needs", [])
@@ -284,11 +285,17 @@ class _JobsRun:
             found[name] = {"result": ran.result, "outputs": ran.outputs}
         return found
 
-    def job(self, job_id: str, job: Mapping[str, Any]) -> Iterator[JobRun]:
+    def job(self, job_id: str, job: Mapping[str, Any]) -> list[JobRun]:
+        """Each matrix leg on its own runner, at the same time, as on GitHub."""
         _known(job, _JOB_KEYS, f"job {job_id}")
         needs = self.needs(job)
-        for matrix in _matrix(job.get("strategy"), job_id):
-            yield _JobRunner(self, job_id, job, needs, matrix).run()
+        legs = [
+            _JobRunner(self, job_id, job, needs, m) for m in _matrix(job.get("strategy"), job_id)
+        ]
+        if len(legs) == 1:
+            return [legs[0].run()]
+        with ThreadPoolExecutor(max_workers=len(legs)) as pool:
+            return list(pool.map(_JobRunner.run, legs))
 
 
 def _in_order(jobs: Mapping[str, Any]) -> list[str]:
@@ -320,7 +327,7 @@ def _matrix(strategy: Any, job_id: str) -> list[dict[str, Any]]:
     legs = [dict(zip(axes, combo, strict=True)) for combo in itertools.product(*axes.values())]
     if len(legs) > 1 and strategy.get("fail-fast", True) is not False:
         # GitHub would cancel the legs still running when one fails; which ones depends
-        # on timing, so the rehearsal (one leg after the other) cannot say.
+        # on timing, so the rehearsal cannot say what a run would have done.
         raise WorkflowError(f"job {job_id}: a fail-fast matrix; set `fail-fast: false`")
     return legs
 

@@ -12,9 +12,11 @@ from syncbot.cli import App, _env, cli, env_option, pass_app
 from syncbot.desired import format_percentage
 from syncbot.errors import SyncbotError
 from syncbot.files.schemas import write_json_schemas
+from syncbot.lint.findings import Finding
+from syncbot.lint.routes import pattern_findings
 from syncbot.lint.validate import render_findings, validate
-from syncbot.ops import load_desired, open_source, read_live_rollout
-from syncbot.routing import SkillInfo, recommend
+from syncbot.ops import load_config, load_desired, open_source, read_live_rollout
+from syncbot.routing import MAX_QUERY_LENGTH, SkillInfo, recommend
 
 
 @cli.command("validate")
@@ -64,7 +66,14 @@ def routes_test(app: App, query: str, skill_type: str | None, category: str | No
     Example:
       syncbot routes test "I need to analyze this contract"
     """
-    desired = load_desired(app.repo, app.settings.environment)
+    loaded, desired = load_config(app.repo, app.settings.environment)
+    _refuse_unsafe_patterns(pattern_findings(loaded))
+    if len(query) > MAX_QUERY_LENGTH:
+        app.say(
+            f"note: the query has {len(query):,} characters; routing reads only the first "
+            f"{MAX_QUERY_LENGTH:,}",
+            err=True,
+        )
     skills = {n: SkillInfo(type=s.type, category=s.category) for n, s in desired.skills.items()}
     found = recommend(desired.routes, query, skills=skills, type=skill_type, category=category)
     if not found:
@@ -77,6 +86,17 @@ def routes_test(app: App, query: str, skill_type: str | None, category: str | No
         for pattern in rec.matched:
             app.say(f"     matched {pattern.regex!r} weight {pattern.weight:g}")
     return 0
+
+
+def _refuse_unsafe_patterns(findings: list[Finding]) -> None:
+    """Run no pattern that validate rejects: one that backtracks catastrophically would hang."""
+    if findings:
+        first = findings[0]
+        more = f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""
+        raise SyncbotError(
+            f"refusing to route with a pattern that validate rejects: {first.file}:{first.line}: "
+            f"{first.rule}: {first.message}{more}; run `syncbot validate`"
+        )
 
 
 @cli.group("rollout")

@@ -1,0 +1,49 @@
+"""Strings that no target can store, found anywhere in a parsed YAML document.
+
+PostgreSQL refuses U+0000 in `text` and in `jsonb`, and a lone surrogate (which a YAML
+escape such as "\\ud800" produces) has no UTF-8 form at all: the database, Redis, the
+Skills API and the terminal would each fail on it in the middle of an apply. Checked on
+every key and value, whatever the field, so that a new field cannot forget it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from syncbot.errors import ConfigError, Location
+from syncbot.files.yamlsafe import LineMap
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def unstorable_text(value: Any, file: str, lines: LineMap) -> list[ConfigError]:
+    """One error per string (key or value) holding NUL or a lone surrogate."""
+    return [
+        ConfigError(rule, Location(file, lines.line(path)), message)
+        for path, text in _strings(value, ())
+        for rule, message in _problems(text)
+    ]
+
+
+def _strings(value: Any, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str):
+                yield (*path, key), key
+            yield from _strings(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, (*path, index))
+
+
+def _problems(text: str) -> Iterator[tuple[str, str]]:
+    if "\x00" in text:
+        yield "text-nul", "holds a NUL character (U+0000), which the database cannot store"
+    surrogate = _SURROGATE.search(text)
+    if surrogate:
+        code = f"U+{ord(surrogate.group()):04X}"
+        yield "text-encoding", f"holds a lone surrogate ({code}), which is not valid Unicode text"

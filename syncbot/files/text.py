@@ -21,10 +21,20 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 def unstorable_text(value: Any, file: str, lines: LineMap) -> list[ConfigError]:
     """One error per string (key or value) holding NUL or a lone surrogate."""
     return [
-        ConfigError(rule, Location(file, lines.line(path)), message)
+        ConfigError(rule, Location(file, lines.line(path)), f"{_where(path)} {message}")
         for path, text in _strings(value, ())
         for rule, message in _problems(text)
     ]
+
+
+def _where(path: tuple[Any, ...]) -> str:
+    shown = "".join(f"[{p}]" if isinstance(p, int) else f".{_visible(str(p))}" for p in path)
+    return f"`{shown.lstrip('.')}`" if shown else "the document"
+
+
+def _visible(key: str) -> str:
+    # the key itself may hold the NUL: show it escaped, never raw
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in key[:40])
 
 
 def _strings(value: Any, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], str]]:

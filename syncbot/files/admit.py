@@ -66,12 +66,12 @@ def _skill_part(path: str) -> tuple[str, str] | None:
 
 
 def _size_ok(item: SourceFile, limits: Limits, errors: list[ConfigError]) -> bool:
-    if item.size is None:
+    if item.size is None or item.path == "syncbot.yaml":  # its limit is its own: load.py
         return True
-    part = _skill_part(item.path)
-    uploaded = part is not None and part[1] != SKILL_YAML
+    # everything under skills/ but skill.yaml is uploaded (or is a stray file there)
+    uploaded = item.path.startswith("skills/") and not item.path.endswith("/" + SKILL_YAML)
     limit = limits.max_skill_bytes if uploaded else limits.max_file_bytes
-    if item.size <= limit or item.path == "syncbot.yaml":  # its own limit is checked later
+    if item.size <= limit:
         return True
     if uploaded:
         message = f"the file is {item.size} bytes, over limits.max_skill_bytes ({limit}); not read"

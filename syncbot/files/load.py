@@ -154,9 +154,10 @@ def _read_yaml_model(
         errors.append(ConfigError("yaml-too-large", Location(item.path, 1), message))
         return None
     try:
-        data, line_map = load_yaml(item.data or b"", item.path, max_bytes=max_bytes)
+        raw = item.data or b""
+        data, line_map = load_yaml(raw, item.path, max_bytes=max_bytes)
         lines[item.path] = line_map
-        errors.extend(unstorable_text(data, item.path, line_map))
+        errors.extend(unstorable_text(data, item.path, line_map, raw))
         return parse_model(model, data, item.path, line_map)
     except ConfigErrors as exc:
         errors.extend(exc.errors)

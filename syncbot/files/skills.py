@@ -130,7 +130,7 @@ def _read_meta(
     path, data = item
     value, line_map = load_yaml(data, path, max_bytes=max_bytes)
     lines[path] = line_map
-    errors.extend(unstorable_text(value, path, line_map))
+    errors.extend(unstorable_text(value, path, line_map, data))
     return parse_model(SkillMeta, value, path, line_map)
 
 
@@ -154,7 +154,7 @@ def _read_skill_md(
         return None, body_line
     value, line_map = loaded
     lines[path] = line_map
-    errors.extend(unstorable_text(value, path, line_map))
+    errors.extend(unstorable_text(value, path, line_map, front))
     mismatch = _name_mismatch(name, value, path, line_map)
     if mismatch is not None:
         errors.append(mismatch)

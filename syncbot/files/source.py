@@ -168,7 +168,12 @@ class WorkTree:
         else:
             tracked, untracked = listing
             paths = [*tracked, *sorted(untracked)]
-        found = [self._read(path, path in untracked) for path in paths if is_config_path(path)]
+        links = _linked_folders(self.root, paths)
+        found = [
+            self._read(path, path in untracked)
+            for path in paths
+            if is_config_path(path) and not _behind(path, links)
+        ]
         return tuple(sorted(f for f in found if f is not None))
 
     def _git_listing(self) -> tuple[list[str], set[str]] | None:
@@ -216,8 +221,6 @@ class WorkTree:
         """The file's entry, sized but not read; None when it is not there any more (a
         tracked file deleted in the work tree, or one behind a symlinked folder)."""
         full = self.root / path
-        if _behind_symlink(self.root, path):
-            return None
         try:
             info = os.lstat(full)
         except FileNotFoundError:
@@ -244,9 +247,19 @@ def _open_binary(path: Path) -> BinaryIO:
     return open(path, "rb")  # the caller closes it: SourceFile.chunks reads it in a `with`
 
 
-def _behind_symlink(root: Path, path: str) -> bool:
+def _folders(path: str) -> Iterator[str]:
     parts = path.split("/")[:-1]
-    return any(os.path.islink(root.joinpath(*parts[: i + 1])) for i in range(len(parts)))
+    return ("/".join(parts[: i + 1]) for i in range(len(parts)))
+
+
+def _linked_folders(root: Path, paths: list[str]) -> set[str]:
+    """The folders (of those the paths go through) that are symlinks, each checked once."""
+    folders = {folder for path in paths for folder in _folders(path)}
+    return {folder for folder in folders if os.path.islink(root / folder)}
+
+
+def _behind(path: str, links: set[str]) -> bool:
+    return bool(links) and any(folder in links for folder in _folders(path))
 
 
 class GitTree:

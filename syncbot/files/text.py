@@ -18,8 +18,18 @@ from syncbot.files.yamlsafe import LineMap
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def unstorable_text(value: Any, file: str, lines: LineMap) -> list[ConfigError]:
-    """One error per string (key or value) holding NUL or a lone surrogate."""
+def unstorable_text(
+    value: Any, file: str, lines: LineMap, source: str | bytes | None = None
+) -> list[ConfigError]:
+    """One error per string (key or value) holding NUL or a lone surrogate.
+
+    `source`, the document's text, makes the common case free: the reader refuses raw NUL
+    bytes and invalid UTF-8, so without a backslash escape no string can hold either.
+    """
+    if isinstance(source, bytes) and b"\\" not in source:
+        return []
+    if isinstance(source, str) and "\\" not in source:
+        return []
     return [
         ConfigError(rule, Location(file, lines.line(path)), f"{_where(path)} {message}")
         for path, text in _strings(value, ())

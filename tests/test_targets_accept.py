@@ -10,11 +10,14 @@ import os
 import subprocess
 import sys
 import textwrap
+from datetime import UTC, datetime
 from pathlib import Path
 
 import git
 import pytest
+from faults.support import base_files
 from helpers import Content, build_tree, skill_yaml, valid_files, write_tree
+from live_support import Cli, Repo
 
 from syncbot.desired import content_sha256
 from syncbot.files.load import read_repo
@@ -267,3 +270,24 @@ def test_a_file_that_grows_while_read_is_an_error_not_a_bigger_read(tmp_path: Pa
     write_tree(root, {f"{CA}/scripts/run.py": "print('much longer than before')\n"})
     with pytest.raises(Exception, match="changed while it was being read"):
         _ = entry.data
+
+
+# --- the longest soak allowed, against the live systems -----------------------------------
+
+
+@pytest.fixture
+def repo_files() -> dict[str, str]:
+    files = base_files()
+    files["syncbot.yaml"] = files["syncbot.yaml"].replace("72", str(MAX_SOAK_HOURS))
+    files["rollouts/production.yaml"] = "contract-review: 5\n"
+    return files
+
+
+def test_the_longest_soak_is_refused_by_policy_with_its_end_date(cli: Cli, repo: Repo) -> None:
+    assert cli("apply", "--env", "production").code == 0
+    repo.write({"rollouts/production.yaml": "contract-review: 25\n"})
+    repo.commit("next step")
+    planned = cli("plan", "--env", "production", "--detailed-exitcode")
+    assert planned.code in (1, 2), planned.err  # refused by policy: no internal error
+    years = int(planned.out.split("ends ")[1][:4]) - datetime.now(UTC).year
+    assert years == 10, planned.out

@@ -162,7 +162,8 @@ def build(
     files["registry/routes.yaml"] = {"routes": routes}
     entry = {"percentage": rollout.get("percentage", 5), "salt": rollout.get("salt", "s")}
     files["rollouts/staging.yaml"] = {SKILLS[0]: entry, SKILLS[1]: 50}
-    files["rollouts/production.yaml"] = {SKILLS[0]: entry}
+    # production keeps to its ladder: a percentage off it is refused by policy, on purpose
+    files["rollouts/production.yaml"] = {SKILLS[0]: {**entry, "percentage": 5}}
     return files
 
 

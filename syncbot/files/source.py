@@ -3,7 +3,9 @@
 Both list the same paths in the same sorted order: everything under `skills/` (compiled
 files and symlinks included, so that validate can report them), `registry/*.yaml`,
 `rollouts/*.yaml`, `syncbot.yaml` and `routes-queries.yaml`. Symlinks are never followed:
-their `data` is None.
+their `data` is None. In a git work tree the listing is what git tracks (plus, marked,
+what it does not track and does not ignore), so it matches what a commit would hold.
+Nothing is read while listing: sizes come first, bytes only when asked for.
 """
 
 from __future__ import annotations
@@ -190,7 +192,7 @@ class WorkTree:
             return None
         runner = git.Git(self.root)
         try:
-            tracked = _ls_files(runner, "--cached")
+            tracked = list(dict.fromkeys(_ls_files(runner, "--cached")))  # once if conflicted
             untracked = _ls_files(runner, "--others", "--exclude-standard")
         except git.GitCommandError as exc:
             detail = str(exc.stderr).strip() or str(exc)

@@ -81,6 +81,12 @@ FIELDS: dict[tuple[str, str], st.SearchStrategy[Any]] = {
     ("front", "compatibility"): TEXT,
     ("front", "metadata"): st.dictionaries(TEXT, TEXT, max_size=2),
     ("skill", "body"): LONG_TEXT,
+    ("skill", "helper"): st.tuples(
+        st.text(PRINTABLE, min_size=1, max_size=30).filter(
+            lambda n: "/" not in n and n not in (".", "..") and len(n.encode()) < 200
+        ),
+        LONG_TEXT,
+    ),
     ("route", "category"): TEXT,
     ("route", "priority"): INTS | st.integers(1, 2**31),
     ("route", "min_confidence"): FLOATS,
@@ -119,9 +125,13 @@ def configurations(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     }
     for part, name in chosen:
         parts[part][name] = draw(FIELDS[(part, name)])
-    body = parts.pop("skill").get("body", "Steps for the lawyer.")
+    skill = parts.pop("skill")
     environment = draw(st.sampled_from(["staging", "production"]))
-    return environment, build(**parts, body=body)
+    files = build(**parts, body=skill.get("body", "Steps for the lawyer."))
+    if "helper" in skill:  # a helper file: any printable name, any text
+        name, text = skill["helper"]
+        files[f"skills/{SKILLS[0]}/references/{name}"] = text
+    return environment, files
 
 
 def build(

@@ -291,3 +291,11 @@ def test_the_longest_soak_is_refused_by_policy_with_its_end_date(cli: Cli, repo:
     assert planned.code in (1, 2), planned.err  # refused by policy: no internal error
     years = int(planned.out.split("ends ")[1][:4]) - datetime.now(UTC).year
     assert years == 10, planned.out
+
+
+def test_one_finding_per_line_when_the_field_itself_refuses_the_nul(tmp_path: Path) -> None:
+    text = 'display_name: X\ndescription: "a\\0b"\ntype: code\ncategory: analysis\n'
+    text += 'version: "1.0\\0"\n'
+    result = found(tree(tmp_path, {f"{CA}/skill.yaml": text}))
+    # line 5: the semantic-version rule already refuses it; line 2 has only the NUL
+    assert result == [("text-nul", f"{CA}/skill.yaml", 2), ("schema", f"{CA}/skill.yaml", 5)]

@@ -29,7 +29,7 @@ from syncbot.files.schemas import (
 )
 from syncbot.files.skills import SkillSource, group_skills, read_skill
 from syncbot.files.source import QUERIES_FILE, Source, SourceFile
-from syncbot.files.text import unstorable_text
+from syncbot.files.text import parse_storable, unstorable_text
 from syncbot.files.yamlsafe import DEFAULT_MAX_BYTES, LineMap, load_yaml
 
 CONFIG_FILE = "syncbot.yaml"
@@ -157,8 +157,10 @@ def _read_yaml_model(
         raw = item.data or b""
         data, line_map = load_yaml(raw, item.path, max_bytes=max_bytes)
         lines[item.path] = line_map
-        errors.extend(unstorable_text(data, item.path, line_map, raw))
-        return parse_model(model, data, item.path, line_map)
+        unstorable = unstorable_text(data, item.path, line_map, raw)
+        return parse_storable(
+            lambda: parse_model(model, data, item.path, line_map), unstorable, errors
+        )
     except ConfigErrors as exc:
         errors.extend(exc.errors)
         return None

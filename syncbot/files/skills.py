@@ -13,7 +13,7 @@ from syncbot.errors import ConfigError, ConfigErrors, Location
 from syncbot.files.schema_errors import parse_model
 from syncbot.files.schemas import SkillFrontMatter, SkillMeta
 from syncbot.files.source import SourceFile
-from syncbot.files.text import unstorable_text
+from syncbot.files.text import parse_storable, unstorable_text
 from syncbot.files.yamlsafe import LineMap, decode_utf8, load_yaml, split_front_matter
 
 SKILL_MD = "SKILL.md"
@@ -130,8 +130,8 @@ def _read_meta(
     path, data = item
     value, line_map = load_yaml(data, path, max_bytes=max_bytes)
     lines[path] = line_map
-    errors.extend(unstorable_text(value, path, line_map, data))
-    return parse_model(SkillMeta, value, path, line_map)
+    unstorable = unstorable_text(value, path, line_map, data)
+    return parse_storable(lambda: parse_model(SkillMeta, value, path, line_map), unstorable, errors)
 
 
 def _read_skill_md(
@@ -154,11 +154,15 @@ def _read_skill_md(
         return None, body_line
     value, line_map = loaded
     lines[path] = line_map
-    errors.extend(unstorable_text(value, path, line_map, front))
+    unstorable = unstorable_text(value, path, line_map, front)
     mismatch = _name_mismatch(name, value, path, line_map)
     if mismatch is not None:
         errors.append(mismatch)
-    model = _collect(errors, lambda: parse_model(SkillFrontMatter, value, path, line_map))
+
+    def parse() -> SkillFrontMatter:
+        return parse_model(SkillFrontMatter, value, path, line_map)
+
+    model = _collect(errors, lambda: parse_storable(parse, unstorable, errors))
     return model, body_line
 
 

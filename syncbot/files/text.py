@@ -9,13 +9,30 @@ every key and value, whatever the field, so that a new field cannot forget it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
-from syncbot.errors import ConfigError, Location
+from syncbot.errors import ConfigError, ConfigErrors, Location
 from syncbot.files.yamlsafe import LineMap
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+M = TypeVar("M")
+
+
+def parse_storable(
+    parse: Callable[[], M], unstorable: list[ConfigError], errors: list[ConfigError]
+) -> M:
+    """`parse()` (a schema check), with `unstorable` appended to `errors`, except on the
+    lines where the schema already found a problem (a field's own rule may refuse the
+    same character: one finding per line is enough). Raises what `parse` raises."""
+    try:
+        model = parse()
+    except ConfigErrors as exc:
+        flagged = {(e.location.file, e.location.line) for e in exc.errors}
+        errors.extend(e for e in unstorable if (e.location.file, e.location.line) not in flagged)
+        raise
+    errors.extend(unstorable)
+    return model
 
 
 def unstorable_text(

@@ -38,6 +38,8 @@ def render_plan(plan: Plan, fmt: str, explanations: Explanations | None = None) 
 
 def summary_line(plan: Plan) -> str:
     where = f"{plan.environment} at {_short(plan.commit)}"
+    if plan.is_empty and not plan.complete:
+        return f"No changes found for {where} in the targets that could be read."
     if plan.is_empty:
         return f"No changes for {where}: live matches the configuration."
     counts = Counter(c.target for c in plan.changes)
@@ -47,7 +49,7 @@ def summary_line(plan: Plan) -> str:
 
 def render_text(plan: Plan, explanations: Explanations | None = None) -> str:
     explained = explanations or _NONE
-    lines = [summary_line(plan)]
+    lines = [*banner_lines(plan), summary_line(plan)]
     for change in plan.changes:
         lines.append(
             f"  {_SIGN[change.action]} {change.target:<5} {change.action:<6} {change.kind} "
@@ -61,6 +63,24 @@ def render_text(plan: Plan, explanations: Explanations | None = None) -> str:
             lines.append(f"      ! blocked: {change.blocked}")
     lines.extend(f"note: {note}" for note in plan.notes)
     return "\n".join(lines) + "\n"
+
+
+def banner_lines(plan: Plan) -> list[str]:
+    """What a reader must see first: apply will refuse this plan, or it is incomplete."""
+    lines: list[str] = []
+    refused = plan.refused
+    if refused:
+        lines.append(
+            f"! APPLY WILL REFUSE THIS PLAN: {len(refused)} "
+            f"{'change is' if len(refused) == 1 else 'changes are'} refused by policy"
+        )
+        lines += [f"!   {r.object_id}: {r.reason} -> {r.when}" for r in refused]
+    for target, why in sorted(plan.uncompared.items()):
+        lines.append(f"! NOT COMPARED: {target} could not be read ({why}); {_UNKNOWN}")
+    return lines
+
+
+_UNKNOWN = "this plan cannot say whether it differs"
 
 
 def short_form(explanation: Iterable[str]) -> Iterator[str]:
@@ -132,9 +152,39 @@ def _short(commit: str | None) -> str:
     return commit[:12] + ("-dirty" if commit.endswith("-dirty") else "")
 
 
+BANNER_START = "<!-- syncbot:banner -->"
+BANNER_END = "<!-- /syncbot:banner -->"
+
+
+def markdown_banner(plan: Plan) -> list[str]:
+    """The refusal and not-compared alerts, between markers so that a combined comment
+    can lift them to its very top."""
+    out: list[str] = []
+    refused = plan.refused
+    if refused:
+        out += [
+            "> [!CAUTION]",
+            f"> **Apply will refuse this plan** for `{plan.environment}`: {len(refused)} "
+            f"{'change is' if len(refused) == 1 else 'changes are'} refused by policy.",
+        ]
+        out += [f"> - `{r.object_id}`: {r.reason}. **{r.when}**" for r in refused]
+    for target, why in sorted(plan.uncompared.items()):
+        if out:
+            out.append("")
+        out += [
+            "> [!WARNING]",
+            f"> **Not compared**: `{target}` of `{plan.environment}` could not be read "
+            f"({why}); {_UNKNOWN}.",
+        ]
+    return [BANNER_START, *out, "", BANNER_END, ""] if out else []
+
+
 def render_markdown(plan: Plan, explanations: Explanations | None = None) -> str:
     out = [f"### syncbot plan: `{plan.environment}` at `{_short(plan.commit)}`", ""]
-    if plan.is_empty:
+    out += markdown_banner(plan)
+    if plan.is_empty and not plan.complete:
+        out.append(f"No changes found in the targets that could be read: {_UNKNOWN}.")
+    elif plan.is_empty:
         out.append("No changes: live matches the configuration.")
     else:
         out += [f"**{summary_line(plan)}**", "", "| | target | action | object | reason | detail |"]

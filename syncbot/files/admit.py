@@ -1,11 +1,13 @@
 """Which listed files are read at all, decided before a byte of them is read.
 
 A file is refused, with an error naming it, when its name is not UTF-8 (no target can
-store or print such a path), when git does not track it (a commit would not hold it, so
-a local apply and the pull request would disagree), or when its size alone breaks a
-limit: a skill file over `limits.max_skill_bytes`, a skill folder whose files add up to
-more (its helper files are then left unread), a YAML file over `limits.max_file_bytes`.
-Sizes come from the listing (a stat, a git object header), so a huge file costs nothing.
+store or print such a path); when the bot would skip it (`rollouts/x.yml`: skipped
+quietly, a renamed rollouts file would turn every skill off); when git does not track it
+(a commit would not hold it, so a local apply and the pull request would disagree); or
+when its size alone breaks a limit: a skill file over `limits.max_skill_bytes`, a skill
+folder whose files add up to more (its helper files are then left unread), a YAML file
+over `limits.max_file_bytes`. Sizes come from the listing (a stat, a git object header),
+so a huge file costs nothing.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ def admit(
     files: Iterable[SourceFile], limits: Limits, errors: list[ConfigError]
 ) -> tuple[SourceFile, ...]:
     """The files that may be read; an error is appended for each one refused."""
-    named = [f for f in files if _name_ok(f, errors) and _tracked(f, errors)]
+    named = [f for f in files if _name_ok(f, errors) and _read_by_us(f, errors)]
     over = _skills_over_budget(named, limits.max_skill_bytes, errors)
     sized = [f for f in named if _size_ok(f, limits, errors)]
     return tuple(f for f in sized if not _unread_helper(f, over))
@@ -50,7 +52,11 @@ def _name_ok(item: SourceFile, errors: list[ConfigError]) -> bool:
     return True
 
 
-def _tracked(item: SourceFile, errors: list[ConfigError]) -> bool:
+def _read_by_us(item: SourceFile, errors: list[ConfigError]) -> bool:
+    if item.ignored:
+        message = f"{item.ignored}: rename or move it"
+        errors.append(ConfigError("file-ignored", Location(item.path, 1), message))
+        return False
     if item.untracked:
         message = (
             "git does not track this file, so no commit holds it and apply does not read it: "

@@ -93,7 +93,7 @@ def _environment_of(path: str) -> str:
 def _read_config(
     files: tuple[SourceFile, ...], errors: list[ConfigError], lines: dict[str, LineMap]
 ) -> SyncbotConfig:
-    found = next((f for f in files if f.path == CONFIG_FILE and not f.untracked), None)
+    found = next((f for f in files if f.path == CONFIG_FILE and f.readable), None)
     if found is None:
         return SyncbotConfig()
     # Defaults stand in for an invalid syncbot.yaml so the other files are still checked.

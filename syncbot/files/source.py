@@ -6,6 +6,10 @@ files and symlinks included, so that validate can report them), `registry/*.yaml
 their `data` is None. In a git work tree the listing is what git tracks (plus, marked,
 what it does not track and does not ignore), so it matches what a commit would hold.
 Nothing is read while listing: sizes come first, bytes only when asked for.
+
+The same listing also carries, marked `ignored` with the reason, every file the bot would
+otherwise skip without a word: `rollouts/x.yml`, `registry/sub/x.yaml`, a `registry` that
+is a file or a symlink, an unknown top-level YAML file. Loading reports them as errors.
 """
 
 from __future__ import annotations
@@ -44,18 +48,19 @@ class SourceFile:
 
     The bytes are read on first use of `data`, never before: a file refused for its size
     is never read (a stat, or a git blob's header, gives the size). `data` and `size` are
-    None for a symlink or anything else that is not a regular file. `untracked` marks a
-    file of a git work tree that git does not track: listed, so that validate can report
-    it, and never uploaded.
+    None for a symlink or anything else that is not a regular file. `ignored` says why the
+    bot would not read it (reported, never skipped). `untracked` marks a file of a git work
+    tree that git does not track: listed, so that validate can report it, never uploaded.
     """
 
-    __slots__ = ("_data", "_opener", "is_symlink", "path", "size", "untracked")
+    __slots__ = ("_data", "_opener", "ignored", "is_symlink", "path", "size", "untracked")
 
     def __init__(
         self,
         path: str,
         data: bytes | None = None,
         is_symlink: bool = False,
+        ignored: str | None = None,
         *,
         size: int | None = None,
         opener: Opener | None = None,
@@ -63,10 +68,16 @@ class SourceFile:
     ) -> None:
         self.path = path
         self.is_symlink = is_symlink
+        self.ignored = ignored
         self.untracked = untracked
         self._data = data
         self._opener = opener
         self.size = len(data) if data is not None else (size if opener is not None else None)
+
+    @property
+    def readable(self) -> bool:
+        """Whether the bot reads this file at all (not skipped, not untracked)."""
+        return self.ignored is None and not self.untracked
 
     @property
     def data(self) -> bytes | None:
@@ -128,6 +139,26 @@ class SourceError(SyncbotError):
 
 
 CONFIG_ROOTS = ("skills", "registry", "rollouts", "syncbot.yaml")
+ROOT_MARKER = "syncbot.yaml"
+
+
+def find_repo_root(start: Path) -> Path:
+    """The nearest folder at or above `start` that holds syncbot.yaml, as git finds .git.
+
+    Run from `skills/` the root is still found; run from a folder outside any
+    configuration repository, nothing is read: reading there would see no files, and a
+    plan of "no files" deletes everything.
+    """
+    here = Path(start).resolve()
+    if not here.is_dir():
+        raise SourceError(f"{start} is not a folder")
+    for folder in (here, *here.parents):
+        if (folder / ROOT_MARKER).is_file():
+            return folder
+    raise SourceError(
+        f"not inside a syncbot repository: no {ROOT_MARKER} in {here} or any folder above it "
+        "(run from the repository, or pass --repo PATH)"
+    )
 
 
 def is_config_path(path: str) -> bool:
@@ -138,6 +169,37 @@ def is_config_path(path: str) -> bool:
     if top in _FILE_KINDS:
         return "/" not in rest and rest.endswith(".yaml")
     return path in _ROOT_FILES
+
+
+_FOLDERS = ("skills", *sorted(_FILE_KINDS))
+_YAML = (".yaml", ".yml")
+
+
+def ignored_reason(path: str, *, is_folder: bool = True) -> str | None:
+    """Why the bot would skip this path, or None (read, or none of its business).
+
+    `is_folder` says whether a top-level `skills`, `registry` or `rollouts` is a real
+    folder (not a file or a symlink)."""
+    top, _, rest = path.partition("/")
+    if not rest:
+        return _top_level_reason(top, is_folder)
+    name = rest.rsplit("/", 1)[-1]
+    if top not in _FILE_KINDS or name.startswith("."):
+        return None
+    if "/" in rest:
+        return f"only files directly in {top}/ are read, not in subfolders"
+    if not rest.endswith(".yaml"):
+        return f"only {top}/*.yaml files are read (spelled .yaml)"
+    return None
+
+
+def _top_level_reason(name: str, is_folder: bool) -> str | None:
+    if name in _FOLDERS:
+        return None if is_folder else f"{name} must be a folder, not a file or a symlink"
+    if name.startswith(".") or not name.endswith(_YAML) or name in _ROOT_FILES:
+        return None
+    known = " and ".join(_ROOT_FILES)
+    return f"unknown top-level YAML file: syncbot reads only {known} at the top"
 
 
 class WorkTree:
@@ -171,12 +233,15 @@ class WorkTree:
             tracked, untracked = listing
             paths = [*tracked, *sorted(untracked)]
         links = _linked_folders(self.root, paths)
-        found = [
-            self._read(path, path in untracked)
-            for path in paths
-            if is_config_path(path) and not _behind(path, links)
-        ]
+        found = [self._entry(path, path in untracked) for path in paths if not _behind(path, links)]
         return tuple(sorted(f for f in found if f is not None))
+
+    def _entry(self, path: str, untracked: bool) -> SourceFile | None:
+        is_folder = path not in _FOLDERS  # a top-level folder is listed only when it is not one
+        why = ignored_reason(path, is_folder=is_folder)
+        if why is not None:
+            return SourceFile(path, None, os.path.islink(self.root / path), why)
+        return self._read(path, untracked) if is_config_path(path) else None
 
     def _git_listing(self) -> tuple[list[str], set[str]] | None:
         """(tracked, untracked) paths when git versions this folder, else None.
@@ -202,11 +267,15 @@ class WorkTree:
         return tracked, set(untracked)
 
     def _walk(self) -> Iterator[str]:
-        for top in ("skills", "registry", "rollouts"):
-            yield from self._walk_dir(self.root / top, top)
-        for name in _ROOT_FILES:
-            if os.path.lexists(self.root / name):
-                yield name
+        for top in _FOLDERS:
+            directory = self.root / top
+            if os.path.lexists(directory) and (directory.is_symlink() or not directory.is_dir()):
+                yield top
+            else:
+                yield from self._walk_dir(directory, top)
+        for entry in sorted(os.listdir(self.root)):
+            if entry not in _FOLDERS and not os.path.isdir(self.root / entry):
+                yield entry
 
     def _walk_dir(self, directory: Path, prefix: str) -> Iterator[str]:
         if directory.is_symlink() or not directory.is_dir():
@@ -235,7 +304,8 @@ class WorkTree:
         return SourceFile(path, size=info.st_size, opener=opener, untracked=untracked)
 
 
-_PATHSPECS = ("skills", *sorted(_FILE_KINDS), *_ROOT_FILES)
+# the folders, and every file at the top (`*` does not cross `/` in a glob pathspec)
+_PATHSPECS = (*_FOLDERS, ":(glob)*")
 
 
 def _ls_files(runner: git.Git, *options: str) -> list[str]:
@@ -302,7 +372,12 @@ class GitTree:
         for item in tree.traverse():
             # traverse() from a subtree still yields paths from the repository root.
             path = str(item.path)[len(prefix) + 1 :] if prefix else str(item.path)
-            if item.type != "tree" and is_config_path(path):
+            if item.type == "tree":
+                continue
+            why = ignored_reason(path, is_folder=False)
+            if why is not None:
+                found.append(SourceFile(path, None, item.mode == SYMLINK_MODE, why))
+            elif is_config_path(path):
                 found.append(git_file(path, item))
         return tuple(sorted(found))
 

@@ -147,3 +147,11 @@ def test_local_apply_refuses_untracked_files_and_skips_ignored_ones(
     assert skill.latest is not None
     assert sorted(skill.latest.files) == ["nda-drafting/SKILL.md"]
     assert cli("plan", "--detailed-exitcode").code == 0
+
+
+def test_a_tracked_folder_replaced_by_a_file_is_reported_not_a_crash(tmp_path: Path) -> None:
+    root = build_tree(tmp_path, valid_files(), commit=True)
+    (root / "registry" / "routes.yaml").unlink()
+    (root / "registry").rmdir()
+    (root / "registry").write_text("routes: []\n")
+    assert ("file-ignored", "registry") in errors(root)

@@ -294,7 +294,7 @@ class WorkTree:
         full = self.root / path
         try:
             info = os.lstat(full)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # deleted, or a folder now a file
             return None
         if stat.S_ISLNK(info.st_mode):
             return SourceFile(path, None, True, untracked=untracked)

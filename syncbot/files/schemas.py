@@ -42,6 +42,12 @@ _ENV_NAME = r"^[a-z0-9][a-z0-9_-]*$"
 
 _STRICT = ConfigDict(strict=True, frozen=True, allow_inf_nan=False)
 
+# What the targets can store: PostgreSQL `integer` columns hold int4; a soak longer than
+# ten years is a typo, and far longer ones overflow the date arithmetic of the planner.
+INT4_MAX = 2**31 - 1
+MAX_SOAK_HOURS = 10 * 366 * 24
+MAX_DELETIONS_CAP = 100_000
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", **_STRICT)
@@ -212,7 +218,7 @@ class Examples(_Model):
 class RouteModel(_Model):
     skill: str
     category: str = Field(min_length=1)
-    priority: int = Field(ge=1)
+    priority: int = Field(ge=1, le=INT4_MAX)
     min_confidence: float = Field(ge=0.0, le=1.0)
     patterns: list[PatternItem] = Field(min_length=1)
     examples: Examples | None = None
@@ -282,7 +288,7 @@ class RoutesQueriesFile(RootModel[list[Query]]):
 
 class RolloutPolicyModel(_Model):
     steps: list[int] = Field(min_length=2)
-    min_soak_hours: float = Field(default=0.0, ge=0.0)
+    min_soak_hours: float = Field(default=0.0, ge=0.0, le=MAX_SOAK_HOURS)
 
     @field_validator("steps")
     @classmethod
@@ -304,7 +310,7 @@ class Limits(_Model):
 
 
 class Prune(_Model):
-    max_deletions: int = Field(default=3, ge=0)
+    max_deletions: int = Field(default=3, ge=0, le=MAX_DELETIONS_CAP)
 
 
 def _default_environments() -> dict[str, EnvironmentConfig]:

@@ -20,6 +20,7 @@ from syncbot import __version__
 from syncbot.errors import SyncbotError
 from syncbot.redact import redact_text
 from syncbot.settings import Settings
+from syncbot.textsafe import for_log, for_terminal, visible
 
 EXIT_CHANGES = 2
 EXIT_INTERNAL = 3
@@ -35,13 +36,16 @@ class App:
     quiet: bool = False
     settings: Settings = field(default_factory=Settings)
 
-    def say(self, text: str = "", *, err: bool = False) -> None:
+    def say(self, text: str = "", *, err: bool = False, commands: bool = False) -> None:
+        """Print with secrets masked and control characters escaped; only `commands=True`
+        (validate --format github) may print workflow commands."""
         if not (self.quiet and not err):
-            click.echo(redact_text(text, self.settings.secrets()), err=err)
+            safe = redact_text(text, self.settings.secrets())
+            click.echo(visible(safe) if commands else for_terminal(safe), err=err)
 
     def progress(self, text: str) -> None:
         if not self.quiet and sys.stderr.isatty():
-            click.echo(f"  … {redact_text(text, self.settings.secrets())}", err=True)
+            click.echo(f"  … {for_log(redact_text(text, self.settings.secrets()))}", err=True)
 
 
 pass_app = click.make_pass_decorator(App)
@@ -99,7 +103,7 @@ def run(argv: list[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
-        click.echo(f"error: {exc.format_message()}", err=True)
+        click.echo(for_log(redact_text(f"error: {exc.format_message()}", settings_secrets)), err=True)
         return 1
     except click.exceptions.Abort:
         return EXIT_INTERRUPTED
@@ -116,10 +120,10 @@ def _report(
     exc: BaseException, secrets: tuple[str, ...], code: int, prefix: str = "error: "
 ) -> int:
     message = exc.message if isinstance(exc, SyncbotError) else f"{type(exc).__name__}: {exc}"
-    click.echo(redact_text(prefix + " ".join(message.split()), secrets), err=True)
+    click.echo(for_log(redact_text(prefix + " ".join(message.split()), secrets)), err=True)
     if _VERBOSE[0]:
         detail = "".join(traceback.format_exception(exc))
-        click.echo(redact_text(detail, secrets), err=True)
+        click.echo(for_terminal(redact_text(detail, secrets)), err=True)
     return code
 
 

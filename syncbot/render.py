@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from syncbot.plan import Change, Plan
+from syncbot.textsafe import md_block_line, md_code, md_fence, md_html, md_inline, visible
 
 Explanations = Mapping[str, tuple[str, ...]]
 
@@ -37,7 +38,7 @@ def render_plan(plan: Plan, fmt: str, explanations: Explanations | None = None) 
 
 
 def summary_line(plan: Plan) -> str:
-    where = f"{plan.environment} at {_short(plan.commit)}"
+    where = f"{visible(plan.environment, multiline=False)} at {_short(plan.commit)}"
     if plan.is_empty:
         return f"No changes for {where}: live matches the configuration."
     counts = Counter(c.target for c in plan.changes)
@@ -51,16 +52,21 @@ def render_text(plan: Plan, explanations: Explanations | None = None) -> str:
     for change in plan.changes:
         lines.append(
             f"  {_SIGN[change.action]} {change.target:<5} {change.action:<6} {change.kind} "
-            f"{change.key}  [{change.reason}]"
+            f"{_line(change.key)}  [{_line(change.reason)}]"
         )
         if change.detail:
-            lines.append(f"      {change.detail}")
+            lines.append(f"      {_line(change.detail)}")
         lines.extend(f"      {line}" for line in field_diff(change))
         lines.extend(f"      = {line}" for line in short_form(explained.get(change.object_id, ())))
         if change.blocked:
-            lines.append(f"      ! blocked: {change.blocked}")
-    lines.extend(f"note: {note}" for note in plan.notes)
+            lines.append(f"      ! blocked: {_line(change.blocked)}")
+    lines.extend(f"note: {_line(note)}" for note in plan.notes)
     return "\n".join(lines) + "\n"
+
+
+def _line(text: str) -> str:
+    """Configuration text on one terminal line: a newline in it cannot forge another."""
+    return visible(text, multiline=False)
 
 
 def short_form(explanation: Iterable[str]) -> Iterator[str]:
@@ -78,7 +84,7 @@ def short_form(explanation: Iterable[str]) -> Iterator[str]:
             continue
         else:
             shown += 1
-        yield line.replace("**", "")
+        yield visible(line.replace("**", ""), multiline=False)
     yield from _hidden(hidden)
 
 
@@ -123,43 +129,47 @@ def field_diff(change: Change) -> Iterator[str]:
 
 def _value(value: Any) -> str:
     text = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+    text = visible(text, multiline=False)
     return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…"
 
 
 def _short(commit: str | None) -> str:
     if not commit:
         return "the work tree"
-    return commit[:12] + ("-dirty" if commit.endswith("-dirty") else "")
+    return visible(commit[:12], multiline=False) + ("-dirty" if commit.endswith("-dirty") else "")
 
 
 def render_markdown(plan: Plan, explanations: Explanations | None = None) -> str:
-    out = [f"### syncbot plan: `{plan.environment}` at `{_short(plan.commit)}`", ""]
+    # Every piece of configuration or live text goes through syncbot.textsafe: nothing
+    # from it can open a comment or <details>, close a fence, start a block or mention.
+    out = [f"### syncbot plan: {md_code(plan.environment)} at {md_code(_short(plan.commit))}", ""]
     if plan.is_empty:
         out.append("No changes: live matches the configuration.")
     else:
-        out += [f"**{summary_line(plan)}**", "", "| | target | action | object | reason | detail |"]
+        out += [f"**{md_inline(summary_line(plan))}**", ""]
+        out.append("| | target | action | object | reason | detail |")
         out.append("|---|---|---|---|---|---|")
         out += [_md_row(c) for c in plan.changes]
         out += _md_details(plan, explanations or _NONE)
-    out += [f"> {note}" for note in plan.notes]
+    out += [f"> {md_inline(note)}" for note in plan.notes]
     return "\n".join(out) + "\n"
 
 
 def _md_row(change: Change) -> str:
-    detail = change.detail + (f" **blocked: {change.blocked}**" if change.blocked else "")
+    blocked = f" **blocked: {md_inline(change.blocked)}**" if change.blocked else ""
     cells = [
         _SIGN[change.action],
         change.target,
         change.action,
-        f"{change.kind} `{change.key}`",
-        change.reason,
-        detail,
+        f"{change.kind} {md_code(change.key, in_table=True)}",
+        md_inline(change.reason),
+        md_inline(change.detail) + blocked,
     ]
     return "| " + " | ".join(_md_cell(c) for c in cells) + " |"
 
 
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return text.replace("\n", " ")  # cells arrive escaped: pipes are entities or \|
 
 
 def _md_details(plan: Plan, explanations: Explanations) -> list[str]:
@@ -167,15 +177,17 @@ def _md_details(plan: Plan, explanations: Explanations) -> list[str]:
     for change in plan.changes:
         explained = explanations.get(change.object_id, ())
         diff = list(field_diff(change))
-        title = f"{change.target} {change.kind} <code>{change.key}</code>"
+        title = f"{change.target} {change.kind} <code>{md_html(change.key)}</code>"
         if explained:
             heading = f"{_SIGN[change.action]} {change.target} {change.action} {change.kind}"
-            blocked = f" (blocked: {change.blocked})" if change.blocked else ""
-            lines += ["", f"**{heading} `{change.key}`**{blocked}", ""]
+            blocked = f" (blocked: {md_inline(change.blocked)})" if change.blocked else ""
+            lines += ["", f"**{heading} {md_code(change.key)}**{blocked}", ""]
             lines += _md_explanation(explained)
             title = "field changes"
         if diff:
-            lines += _md_collapsed(title, ["```", *diff, "```"])
+            body = [md_block_line(line) for line in diff]
+            fence = md_fence(body)
+            lines += _md_collapsed(title, [fence, *body, fence])
     return lines
 
 
@@ -184,7 +196,8 @@ def _md_explanation(explanation: Iterable[str]) -> list[str]:
     out: list[str] = []
     for is_block, lines in segments(explanation):
         if is_block:
-            out += _md_collapsed("show the diff", lines)
+            body = [md_block_line(line) for line in lines[1:-1]]
+            out += _md_collapsed("show the diff", [lines[0], *body, lines[-1]])
         else:
             nested = lines[0].startswith("  ")
             out.append(("  - " if nested else "- ") + _not_a_marker(lines[0].strip()))

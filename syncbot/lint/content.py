@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from syncbot.lint.findings import Finding
+from syncbot.textsafe import BIDI, INVISIBLE
 
 ALLOWABLE_RULES = frozenset({"danger-download-exec", "danger-decode-exec"})
 
@@ -224,10 +225,8 @@ def _binary_finding(path: str, data: bytes, offset: int, what: str) -> Finding:
 
 # --- Unicode -----------------------------------------------------------------------------
 
-_BIDI = "\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c"
-_INVISIBLE = (
-    "\u200b-\u200d\u2060-\u2064\ufeff\u00ad\u180e\u3164\u115f\u1160\uffa0\U000e0000-\U000e007f"
-)
+_BIDI = BIDI
+_INVISIBLE = INVISIBLE
 _FLAG_BASE = "\U0001f3f4"
 _ZWJ = "\u200d"
 _SUSPICIOUS = re.compile("[" + _BIDI + _INVISIBLE + _FLAG_BASE + "]")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ import click
 
 from syncbot import __version__
 from syncbot.errors import SyncbotError
-from syncbot.redact import redact_text
+from syncbot.redact import redact_text, register
 from syncbot.settings import Settings
 from syncbot.textsafe import for_log, for_terminal, visible
 
@@ -98,12 +99,16 @@ def run(argv: list[str] | None = None) -> int:
     settings_secrets: tuple[str, ...] = ()
     try:
         settings_secrets = Settings.from_env().secrets()
+        register(settings_secrets)
+        _log_through_redaction()
         result = cli.main(args=argv, prog_name="syncbot", standalone_mode=False)
         return int(result or 0)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
-        click.echo(for_log(redact_text(f"error: {exc.format_message()}", settings_secrets)), err=True)
+        click.echo(
+            for_log(redact_text(f"error: {exc.format_message()}", settings_secrets)), err=True
+        )
         return 1
     except click.exceptions.Abort:
         return EXIT_INTERRUPTED
@@ -125,6 +130,22 @@ def _report(
         detail = "".join(traceback.format_exception(exc))
         click.echo(for_terminal(redact_text(detail, secrets)), err=True)
     return code
+
+
+def _log_through_redaction() -> None:
+    """Every log record of the process is masked and escaped when it is made, whichever
+    handler (the default stderr one, the emulator's, a test's) then writes it."""
+    factory = logging.getLogRecordFactory()
+    if getattr(factory, "syncbot_safe", False):
+        return
+
+    def safe_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        record.msg, record.args = for_log(redact_text(record.getMessage())), None
+        return record
+
+    safe_record.syncbot_safe = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(safe_record)
 
 
 def dump_json(value: Any) -> str:

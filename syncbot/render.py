@@ -151,7 +151,8 @@ def render_markdown(plan: Plan, explanations: Explanations | None = None) -> str
         out.append("|---|---|---|---|---|---|")
         out += [_md_row(c) for c in plan.changes]
         out += _md_details(plan, explanations or _NONE)
-    out += [f"> {md_inline(note)}" for note in plan.notes]
+    if plan.notes:  # a blank line first: right after </details> they would be raw HTML
+        out += ["", *(f"> {md_inline(note)}" for note in plan.notes)]
     return "\n".join(out) + "\n"
 
 

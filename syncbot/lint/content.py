@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from syncbot.files.source import SourceFile
 from syncbot.lint.findings import Finding
 from syncbot.textsafe import BIDI, INVISIBLE
 
@@ -56,6 +57,19 @@ def scan_skill_file(path: str, data: bytes, *, is_symlink: bool = False) -> list
         *_scan_danger(path, data, lines),
     ]
     return sorted(findings, key=_position)
+
+
+def scan_config_files(files: Iterable[SourceFile]) -> list[Finding]:
+    """Hidden Unicode in the configuration outside skills/ (syncbot.yaml, registry/,
+    rollouts/, routes-queries.yaml, any other YAML): it hides text from reviewers there as
+    much as in a skill, and reaches PR comments and terminals through the plan."""
+    findings: list[Finding] = []
+    for item in files:
+        if item.path.startswith("skills/") or item.data is None:
+            continue
+        text = item.data.decode("utf-8", errors="replace")
+        findings += _scan_unicode(item.path, text, _Lines(text))
+    return findings
 
 
 def _position(finding: Finding) -> tuple[int, int, str]:

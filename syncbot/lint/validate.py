@@ -8,6 +8,7 @@ from syncbot.errors import ConfigError
 from syncbot.files.load import LoadedRepo, read_repo
 from syncbot.files.source import Source, SourceFile
 from syncbot.lint.base import base_findings
+from syncbot.lint.content import scan_config_files
 from syncbot.lint.findings import Finding
 from syncbot.lint.report import FORMATS, render_findings, summary
 from syncbot.lint.rollouts import rollout_findings
@@ -36,6 +37,7 @@ def validate_and_load(
     repo, errors = read_repo(source)
     findings = [_finding(error) for error in errors]
     findings += skill_findings(repo)
+    findings += scan_config_files(repo.files)
     findings += route_findings(repo)
     findings += rollout_findings(repo)
     if base is not None:

@@ -19,6 +19,7 @@ import httpx
 
 from syncbot.errors import TargetError
 from syncbot.redact import redact_text
+from syncbot.textsafe import md_code
 
 __all__ = [
     "COMMENT_LIMIT",
@@ -335,7 +336,7 @@ def report_drift(client: GitHubClient, env: str, plan: str) -> Outcome:
     tag = marker_tag(f"drift-{env}")
     settings = client.settings
     text = (
-        f"{tag}\n## Live `{env}` differs from `main`\n\n"
+        f"{tag}\n## Live {md_code(env)} differs from `main`\n\n"
         f"Found by the drift check in {settings.run_link()}. Merge a change "
         "that describes the live state, or re-run the apply workflow to put `main` back.\n\n"
         f"{plan}"
@@ -360,7 +361,8 @@ def close_drift_issue(client: GitHubClient, env: str) -> Outcome:
     if issue is None:
         return Outcome("nothing to close")
     path = f"{client.repo_path}/issues/{issue['number']}"
-    note = f"Resolved: live `{env}` matches `main` again (checked by {client.settings.run_link()})."
+    run = client.settings.run_link()
+    note = f"Resolved: live {md_code(env)} matches `main` again (checked by {run})."
     client.request("POST", f"{path}/comments", {"body": note})
     closed = client.request("PATCH", path, {"state": "closed", "state_reason": "completed"})
     return Outcome("closed", closed.get("html_url"))

@@ -70,10 +70,13 @@ def _check_text(text: str, control: re.Pattern[str] = _CONTROL) -> str:
     if found:
         char = found.group()
         what = "a line break" if char in "\r\n" else "a control character"
-        message = (
-            f"{what} U+{ord(char):04X} at character {found.start() + 1} of {text[:40]!r}: "
-            "this text is shown on terminals and in PR comments; remove it"
+        why = (
+            "this field is a single line"
+            if char in "\r\n"
+            else "it would be sent raw to terminals and PR comments"
         )
+        where = f"at character {found.start() + 1} of {text[:40]!r}"
+        message = f"{what} U+{ord(char):04X} {where}: {why}; remove it"
         raise _rule_error("text-control-character", message)
     for rule, pattern in _HIDDEN.items():
         if hidden := pattern.search(text):
@@ -299,7 +302,9 @@ class RolloutFile(RootModel[dict[str, RolloutValue]]):
 
 # --- routes-queries.yaml ---------------------------------------------------------------------
 
-Query = Annotated[Line, Field(min_length=1, max_length=1000, pattern=r"\S")]
+Query = Annotated[
+    str, Field(min_length=1, max_length=1000, pattern=r"\S"), AfterValidator(_check_line)
+]
 
 
 class RoutesQueriesFile(RootModel[list[Query]]):

@@ -124,7 +124,7 @@ def doctor_env(settings: Settings) -> list[Check]:
             _key_state(settings),
             "export ANTHROPIC_API_KEY=... (a workspace key)",
         ),
-        Check("ANTHROPIC_BASE_URL", True, settings.base_url),
+        Check("ANTHROPIC_BASE_URL", True, redact_url(settings.base_url)),
         Check("ANTHROPIC_SKILLS_ENABLED", True, str(settings.skills_enabled).lower()),
         Check(
             "ANTHROPIC_SKILLS_BETA_VERSION",

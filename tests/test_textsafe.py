@@ -125,3 +125,28 @@ def test_terminal_escapes_are_visible_and_keep_lines() -> None:
 def test_mentions_become_entities_outside_code() -> None:
     assert MENTION not in md_inline(f"hi {MENTION}")
     assert "&#64;octocat" in md_inline(f"hi {MENTION}")
+
+
+def test_the_combined_pr_comment_keeps_both_plans() -> None:
+    """pr.yml joins the plans of both environments under one heading: hostile text in the
+    first cannot hide the second."""
+    plan = hostile_plan()
+    markdown = render_markdown(plan, explanations(plan))
+    combined = f"## syncbot plans for this pull request\n\n{markdown}\n{markdown}"
+    tokens = renderer().parse(combined)
+    assert [t.tag for t in tokens if t.type == "heading_open"] == ["h2", "h3", "h3"]
+    assert sum(t.type == "table_open" for t in tokens) == 2
+
+
+def test_hostile_file_names_in_a_content_explanation_stay_in_code() -> None:
+    """File names listed by the plan (a deployed commit may hold any name)."""
+    from syncbot.semantic import _files_line
+
+    names = [f"f{i}-{text}" for i, text in enumerate(CORPUS)]
+    old = {name: b"old" for name in names[::2]}
+    new = {name: b"new" for name in names}
+    change = Change("api", "update", "skill", "contract-review", "changed in git")
+    plan = Plan("staging", None, (change,))
+    line = _files_line(old, new, "the deployed commit")
+    markdown = render_markdown(plan, {change.object_id: (line,)})
+    assert_structure(markdown, 1, [visible(name, multiline=False) for name in sorted(names)[:20]])

@@ -15,7 +15,7 @@ from markdown_check import HOSTILE, MENTION, assert_structure, command_lines
 SKILL = "contract-review"
 # a YAML single-quoted scalar: the hostile string as is
 Q = "'" + HOSTILE.replace("'", "''") + "'"
-FILE_NAME = "notes @octocat `x` <!-- #1.md"
+FILE_NAME = "notes @octocat #1.md"  # what any file-name rule leaves: a mention, a hash
 
 
 def hostile_files() -> dict[str, str]:

@@ -6,8 +6,10 @@ planned and applied against the real services, renders with exactly our structur
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 
+import psycopg
 import pytest
 from live_support import SYNCBOT_YAML, Cli, Repo, skill_files
 from markdown_check import HOSTILE, MENTION, assert_structure, command_lines
@@ -98,3 +100,27 @@ def test_a_hostile_skill_md_diff_stays_inside_its_block(cli: Cli, repo: Repo) ->
     assert not command_lines(markdown) and not command_lines(text_out)
     assert cli("apply").code == 0
     assert json.loads(cli("plan", "--format", "json").out)["changes"] == []
+
+
+RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200b]")
+LIVE_TEXT = "evil\u202e\u200b\x1b[8mhidden\x1b[0m\r\n::error::pwned"
+
+
+def test_live_text_and_the_actor_reach_a_terminal_escaped(
+    cli: Cli, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Text that never passed validate: a row edited by hand, the CI actor's name."""
+    monkeypatch.setenv("GITHUB_ACTOR", LIVE_TEXT)
+    assert cli("apply").code == 0
+    with psycopg.connect(pg_url) as conn:
+        conn.execute("UPDATE skills SET display_name = %s, category = %s", (LIVE_TEXT, LIVE_TEXT))
+    outputs = [cli(*command, "-v") for command in (("plan",), ("history",), ("status",))]
+    outputs.append(cli("plan", "--format", "markdown"))
+    for result in outputs:
+        shown = result.out + result.err
+        assert not RAW_CONTROL.search(shown), shown
+        assert not command_lines(shown), shown
+    assert "\\u202e" in outputs[0].out and "\\x1b[8m" in outputs[1].out
+    doc = json.loads(cli("plan", "--format", "json").out)  # JSON stays valid and exact
+    before = [c["before"] for c in doc["changes"] if isinstance(c["before"], dict)]
+    assert LIVE_TEXT in [b.get("display_name") for b in before]

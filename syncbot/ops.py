@@ -8,14 +8,16 @@ from pathlib import Path
 from typing import Any
 
 from syncbot.desired import DesiredState
-from syncbot.errors import ConfigErrors, SyncbotError
-from syncbot.files.load import LoadedRepo, build_desired, load_repo
-from syncbot.files.source import GitTree, WorkTree
+from syncbot.errors import ConfigErrors, SyncbotError, TargetError
+from syncbot.files.load import CONFIG_FILE, LoadedRepo, build_desired, load_repo, read_repo
+from syncbot.files.source import GitTree, SourceError, SourceFile, WorkTree
 from syncbot.lint.findings import Finding
 from syncbot.lint.validate import validate_and_load
+from syncbot.policy import Policy, judged_by, policy_of
 from syncbot.redact import redact_url
 from syncbot.session import Targets
 from syncbot.settings import Settings
+from syncbot.targets.postgres import Database
 
 
 def open_source(repo: Path, ref: str | None) -> WorkTree | GitTree:
@@ -23,11 +25,17 @@ def open_source(repo: Path, ref: str | None) -> WorkTree | GitTree:
 
 
 def load_config(
-    repo: Path, environment: str, ref: str | None = None, *, full_check: bool = False
+    repo: Path,
+    environment: str,
+    ref: str | None = None,
+    *,
+    full_check: bool = False,
+    base: str | None = None,
 ) -> tuple[LoadedRepo, DesiredState]:
     """The parsed repository and one environment's desired state, from a single parse.
 
-    `full_check` also runs every validate rule and refuses on any error.
+    `full_check` also runs every validate rule and refuses on any error. `base` (the
+    revision the change starts from) makes its policy judge the change when stricter.
     """
     source = open_source(repo, ref)
     if full_check:
@@ -40,7 +48,52 @@ def load_config(
             raise SyncbotError(
                 f"invalid configuration: {exc.message} (run `syncbot validate`)"
             ) from exc
-    return loaded, build_desired(loaded, environment)
+    desired = build_desired(loaded, environment)
+    return loaded, desired if base is None else judged_by(desired, policy_at(repo, base))
+
+
+def policy_at(repo: Path, ref: str) -> Policy:
+    """The policy of syncbot.yaml at `ref`, read without the rest of that commit."""
+    tree = GitTree(repo, ref)
+    try:
+        found = tree.read(CONFIG_FILE)
+    finally:
+        tree.repo.close()  # its git cat-file processes, at once rather than at exit
+    loaded, errors = read_repo(_Files(tree.commit, (found,) if found else ()))
+    if errors:
+        first = errors[0]
+        raise SyncbotError(
+            f"cannot read the policy of {ref}: {first.location.file}:{first.location.line}: "
+            f"{first.reason}"
+        )
+    return policy_of(loaded.config)
+
+
+def stricter_than_applied(repo: Path, desired: DesiredState, db: Database) -> DesiredState:
+    """`desired` judged also by the policy of the commit the last apply put live.
+
+    After a merge, that commit is the base of the change being applied. When it cannot be
+    read (a database not reachable is reported by the plan itself; a commit outside this
+    clone's history), the change's own policy stands alone.
+    """
+    try:
+        commit = db.last_applied_commit(desired.environment)
+        if commit is None or commit == desired.commit:
+            return desired
+        return judged_by(desired, policy_at(repo, commit))
+    except (TargetError, SourceError):
+        return desired
+
+
+@dataclass(frozen=True)
+class _Files:
+    """A Source of a few files already read (here: one syncbot.yaml)."""
+
+    commit: str | None
+    found: tuple[SourceFile, ...]
+
+    def files(self) -> tuple[SourceFile, ...]:
+        return self.found
 
 
 def load_desired(

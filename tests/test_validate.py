@@ -327,23 +327,23 @@ def test_metadata_only_change_needs_no_bump(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("old", "new", "skipped"),
+    ("old", "new", "rule"),
     [
-        (5, 25, False),
-        (5, 50, True),
-        (5, 100, True),
-        (50, 5, False),
-        (5, 0, False),
-        (5, 5, False),
-        (5, 10, True),
+        (5, 25, None),
+        (5, 50, "rollout-step-skipped"),
+        (5, 100, "rollout-step-skipped"),
+        (50, 5, None),
+        (5, 0, None),
+        (5, 5, None),
+        (5, 10, "rollout-off-ladder"),  # not "skips a step": 10 is no step at all
+        (25, 10, "rollout-off-ladder"),  # a decrease too must land on a step
     ],
 )
-def test_rollout_steps(tmp_path: Path, old: int, new: int, skipped: bool) -> None:
+def test_rollout_steps(tmp_path: Path, old: int, new: int, rule: str | None) -> None:
     before = {"rollouts/production.yaml": {"contract-analysis": old}}
     after = {"rollouts/production.yaml": {"contract-analysis": new}}
     result = [(f.rule, f.file, f.line) for f in with_base(tmp_path, before, after)]
-    expected = [("rollout-step-skipped", "rollouts/production.yaml", 1)] if skipped else []
-    assert result == expected
+    assert result == ([(rule, "rollouts/production.yaml", 1)] if rule else [])
 
 
 def test_new_rollout_entry_starts_from_zero(tmp_path: Path) -> None:

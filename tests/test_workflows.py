@@ -146,6 +146,9 @@ def test_pr_plans_both_environments_into_one_sticky_comment() -> None:
         script = flat(step["run"])
         assert '--format markdown --detailed-exitcode > "plan-$SYNCBOT_ENV.md"' in script
         assert '"$status" -ne 2' in script  # exit 2 (changes) is a success
+        # rollouts judged by the base's policy too; the sha reaches the script via env
+        assert 'syncbot plan --env "$SYNCBOT_ENV" --base "$BASE_SHA"' in script
+        assert step["env"]["BASE_SHA"] == "${{ github.event.pull_request.base.sha }}"
     order = [s.get("name", "") for s in plan["steps"]]
     wanted = ["Plan staging", "Plan production", "Combine the plans", "Sticky PR comment"]
     assert [order.index(name) for name in wanted] == sorted(order.index(n) for n in wanted)

@@ -11,7 +11,15 @@ import click
 from syncbot.applier import ApplyOptions, ApplyResult, apply
 from syncbot.cli import EXIT_CHANGES, App, _env, cli, dump_json, env_option, pass_app
 from syncbot.errors import SyncbotError
-from syncbot.ops import actor, doctor_connections, doctor_env, load_config, load_desired, status
+from syncbot.ops import (
+    actor,
+    doctor_connections,
+    doctor_env,
+    load_config,
+    load_desired,
+    status,
+    stricter_than_applied,
+)
 from syncbot.plan import Plan
 from syncbot.planner import PlanOptions, make_plan
 from syncbot.reader import read_live
@@ -31,6 +39,11 @@ prune_option = click.option(
 @click.option(
     "--ref", help="Read the configuration from this git revision instead of the work tree."
 )
+@click.option(
+    "--base",
+    "base_ref",
+    help="Judge rollout changes by the policy of this revision too (the PR's base).",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
 @click.option(
     "--out",
@@ -46,6 +59,7 @@ def plan_cmd(
     app: App,
     environment: str | None,
     ref: str | None,
+    base_ref: str | None,
     fmt: str,
     out_file: Path | None,
     detailed_exitcode: bool,
@@ -58,10 +72,11 @@ def plan_cmd(
     Examples:
       syncbot plan --env production
       syncbot plan --format markdown --detailed-exitcode > plan.md
+      syncbot plan --base origin/main   # rollouts judged by main's policy too
       syncbot plan --out plan.json && syncbot apply --plan plan.json
     """
     env = _env(app, environment)
-    loaded, desired = load_config(app.repo, env, ref)
+    loaded, desired = load_config(app.repo, env, ref, base=base_ref)
     options = PlanOptions(
         prune=prune,
         max_deletions=max_deletions,
@@ -69,6 +84,7 @@ def plan_cmd(
         max_cache_entries=app.settings.max_cache_size,
     )
     with open_targets(app.settings) as targets:
+        desired = stricter_than_applied(app.repo, desired, targets.db)
         live = read_live(targets, desired)
     plan = make_plan(desired, live, options)
     if out_file is not None:
@@ -136,6 +152,7 @@ def apply_cmd(
     if not app.settings.skills_enabled:
         app.say("notice: ANTHROPIC_SKILLS_ENABLED=false: the Skills API is skipped", err=True)
     with open_targets(app.settings) as targets:
+        desired = stricter_than_applied(app.repo, desired, targets.db)
         result = apply(desired, targets, options, app.progress)
     app.say(render_text(result.plan).rstrip("\n"))
     app.say(result_line(result))

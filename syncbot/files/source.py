@@ -131,9 +131,22 @@ class GitTree:
     def commit(self) -> str | None:
         return str(self._commit.hexsha)
 
+    @property
+    def repo(self) -> git.Repo:
+        return self._repo
+
+    def read(self, path: str) -> SourceFile | None:
+        """One file of the commit (path relative to the root), without listing the rest."""
+        full = f"{self.prefix}/{path}" if self.prefix else path
+        try:
+            item = self._commit.tree / full
+        except KeyError:
+            return None
+        return None if item.type == "tree" else git_file(path, item)
+
     def files(self) -> tuple[SourceFile, ...]:
         tree = self._commit.tree
-        prefix = self._prefix()
+        prefix = self.prefix
         if prefix:
             try:
                 tree = tree / prefix
@@ -144,16 +157,19 @@ class GitTree:
             # traverse() from a subtree still yields paths from the repository root.
             path = str(item.path)[len(prefix) + 1 :] if prefix else str(item.path)
             if item.type != "tree" and is_config_path(path):
-                found.append(_git_file(path, item))
+                found.append(git_file(path, item))
         return tuple(sorted(found))
 
-    def _prefix(self) -> str:
+    @cached_property
+    def prefix(self) -> str:
+        """Where the configuration root is inside the git repository ('' at its top)."""
         top = Path(self._repo.working_tree_dir or self.root).resolve()
         relative = self.root.resolve().relative_to(top).as_posix()
         return "" if relative == "." else relative
 
 
-def _git_file(path: str, item: Any) -> SourceFile:
+def git_file(path: str, item: Any) -> SourceFile:
+    """The SourceFile of one tree entry: symlinks and submodules carry no data."""
     if item.mode == SYMLINK_MODE:
         return SourceFile(path, None, True)
     if item.type != "blob":

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from syncbot.errors import ConfigError
+from syncbot.files.history import SkillHistory
 from syncbot.files.load import LoadedRepo, read_repo
-from syncbot.files.source import Source, SourceFile
+from syncbot.files.source import GitTree, Source, SourceFile
 from syncbot.lint.base import base_findings
 from syncbot.lint.content import scan_config_files
 from syncbot.lint.findings import Finding
@@ -14,6 +15,7 @@ from syncbot.lint.report import FORMATS, render_findings, summary
 from syncbot.lint.rollouts import rollout_findings
 from syncbot.lint.routes import route_findings
 from syncbot.lint.skills import skill_findings
+from syncbot.policy import Policy, policy_of, strictest
 
 __all__ = ["FORMATS", "render_findings", "summary", "validate", "validate_and_load"]
 
@@ -35,17 +37,27 @@ def validate_and_load(
     When no finding is an error, the LoadedRepo is complete: `build_desired` accepts it.
     """
     repo, errors = read_repo(source)
+    # The base's own problems are not this change's, and unchanged skills need no
+    # comparison: only the folders that differ (and the other files) are parsed again.
+    changed_only = _ChangedOnly(base, repo.files) if base is not None else None
+    base_repo = read_repo(changed_only)[0] if changed_only is not None else None
+    policy = judging_policy(repo, base_repo)
     findings = [_finding(error) for error in errors]
     findings += skill_findings(repo)
     findings += scan_config_files(repo.files)
     findings += route_findings(repo)
-    findings += rollout_findings(repo)
-    if base is not None:
-        # The base's own problems are not this change's, and unchanged skills need no
-        # comparison: only the folders that differ (and rollouts) are parsed again.
-        base_repo, _ = read_repo(_ChangedOnly(base, repo.files))
-        findings += base_findings(repo, base_repo)
+    findings += rollout_findings(repo, policy)
+    if base is not None and base_repo is not None and changed_only is not None:
+        history = SkillHistory(base) if isinstance(base, GitTree) else None
+        unchanged = changed_only.unchanged
+        findings += base_findings(repo, base_repo, policy, history, unchanged)
     return repo, _unique(findings)
+
+
+def judging_policy(head: LoadedRepo, base: LoadedRepo | None) -> Policy:
+    """The policy a change is judged by: the stricter of the base's and its own."""
+    own = policy_of(head.config)
+    return own if base is None else strictest(policy_of(base.config), own)
 
 
 class _ChangedOnly:
@@ -54,6 +66,7 @@ class _ChangedOnly:
     def __init__(self, base: Source, head_files: tuple[SourceFile, ...]) -> None:
         self._base = base
         self._head = head_files
+        self.unchanged: frozenset[str] = frozenset()  # skill names, known after files()
 
     @property
     def commit(self) -> str | None:
@@ -62,6 +75,7 @@ class _ChangedOnly:
     def files(self) -> tuple[SourceFile, ...]:
         base_files = self._base.files()
         unchanged = _folders(base_files) - _folders(set(base_files) ^ set(self._head))
+        self.unchanged = frozenset(str(name) for name in unchanged)
         return tuple(f for f in base_files if _folder(f.path) not in unchanged)
 
 

@@ -276,6 +276,14 @@ SELECT id, environment, commit, actor, dry_run, started_at, finished_at, status,
 FROM sync_runs WHERE environment = %s ORDER BY id DESC LIMIT %s
 """
 
+# 'degraded' committed the database; a '-dirty' commit names no state git can show again
+_LAST_APPLIED = """
+SELECT commit FROM sync_runs
+WHERE environment = %s AND NOT dry_run AND status IN ('succeeded', 'degraded')
+  AND commit IS NOT NULL AND commit NOT LIKE '%%-dirty'
+ORDER BY id DESC LIMIT 1
+"""
+
 _COUNTS = """
 SELECT (SELECT count(*) FROM skills) AS skills,
        (SELECT count(*) FROM skill_routes) AS routes,
@@ -649,6 +657,14 @@ class Database:
         with self._errors("cannot read the run history"):
             rows = self._exec(_HISTORY, (environment, limit)).fetchall()
         return [_run_record(r) for r in rows]
+
+    def last_applied_commit(self, environment: str) -> str | None:
+        """The commit of the newest run that changed the live systems (None before any)."""
+        with self._errors("cannot read the run history"):
+            if not self._fetchone("SELECT to_regclass('sync_runs') IS NOT NULL AS ok")["ok"]:
+                return None
+            row = self._exec(_LAST_APPLIED, (environment,)).fetchone()
+        return None if row is None else str(row["commit"])
 
     def counts(self, environment: str) -> dict[str, int]:
         with self._errors("cannot count rows"):

@@ -48,6 +48,7 @@ def build_tree(tmp_path: Path, files: Mapping[str, Content], *, commit: bool = F
         with repo.config_writer() as config:
             config.set_value("user", "name", "Test")
             config.set_value("user", "email", "test@example.invalid")
+        repo.close()
         commit_all(root, "initial")
     return root
 

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from syncbot.desired import DesiredState, Pattern, Skill, format_percentage
@@ -21,6 +22,7 @@ from syncbot.planner import PlanOptions, make_plan
 from syncbot.planner.cache import cache_entry
 from syncbot.planner.skills import live_row
 from syncbot.reader import read_live
+from syncbot.runlog import RunLog, one_line
 from syncbot.session import Targets
 from syncbot.targets.postgres import DbWrites
 from syncbot.targets.skills_api import SkillsApiClient
@@ -34,6 +36,7 @@ Progress = Callable[[str], None]
 class ApplyOptions:
     prune: bool = False
     max_deletions: int | None = None
+    allow_delete_all: bool = False
     lock_timeout_s: float = 60.0
     dry_run: bool = False
     actor: str = "unknown"
@@ -55,6 +58,7 @@ def plan_options(options: ApplyOptions) -> PlanOptions:
     return PlanOptions(
         prune=options.prune,
         max_deletions=options.max_deletions,
+        allow_delete_all=options.allow_delete_all,
         now_epoch_s=time.time(),
         max_cache_entries=options.max_cache_entries,
     )
@@ -63,20 +67,40 @@ def plan_options(options: ApplyOptions) -> PlanOptions:
 def apply(
     desired: DesiredState, targets: Targets, options: ApplyOptions, progress: Progress | None = None
 ) -> ApplyResult:
+    """Apply, leaving one run record whatever the outcome (dry-runs excepted)."""
+    log = RunLog(
+        targets.db, desired.environment, desired.commit, options.actor, enabled=not options.dry_run
+    )
+    try:
+        return _apply(desired, targets, options, progress or (lambda _: None), log)
+    except BaseException as exc:
+        log.fail(exc)  # a no-op when the executor recorded the run already
+        raise
+
+
+def _apply(
+    desired: DesiredState,
+    targets: Targets,
+    options: ApplyOptions,
+    progress: Progress,
+    log: RunLog,
+) -> ApplyResult:
     if not options.dry_run:
         targets.db.migrate()
     with targets.db.apply_lock(desired.environment, options.lock_timeout_s):
+        log.started_at = datetime.now(UTC)  # the run proper starts once it holds the lock
         if not options.dry_run:
             # we hold the lock, so an unfinished run is dead: record it so even when the
             # plan turns out empty (it died after its last write)
             targets.db.close_dead_runs(desired.environment)
         live = read_live(targets, desired)
         plan = make_plan(desired, live, plan_options(options))
+        log.planned(plan)
         if options.saved_plan is not None:
             plan = check_saved_plan(options.saved_plan, plan)
+            log.planned(plan)
         refuse_blocked(plan)
-        executor = Executor(desired, targets, plan, live, options, progress or (lambda _: None))
-        return executor.run()
+        return Executor(desired, targets, plan, live, options, progress, log).run()
 
 
 def check_saved_plan(saved: Plan, fresh: Plan) -> Plan:
@@ -94,9 +118,9 @@ def check_saved_plan(saved: Plan, fresh: Plan) -> Plan:
 
 
 def refuse_blocked(plan: Plan) -> None:
-    blocked = plan.blocked
+    blocked = plan.refused
     if blocked:
-        lines = "; ".join(f"{c.target} {c.kind} {c.key}: {c.blocked}" for c in blocked[:5])
+        lines = "; ".join(f"{r.object_id}: {r.reason} ({r.when})" for r in blocked[:5])
         raise PolicyError(f"apply refused by policy ({len(blocked)} changes): {lines}")
 
 
@@ -111,9 +135,10 @@ class Executor:
         live: LiveState,
         options: ApplyOptions,
         progress: Progress,
+        log: RunLog,
     ) -> None:
         self.desired, self.targets, self.plan, self.live = desired, targets, plan, live
-        self.options, self.progress = options, progress
+        self.options, self.progress, self.log = options, progress, log
         self.result = ApplyResult(plan=plan, notes=list(plan.notes))
         self.placed: dict[str, tuple[str, str]] = {}
         self.uploaded: list[VersionRow] = []
@@ -122,22 +147,15 @@ class Executor:
 
     def run(self) -> ApplyResult:
         if self.plan.is_empty:
+            self.result.run_id = self.log.finish("noop", summary=self._summary())
             return self.result
-        if not self.options.dry_run:
-            self.result.run_id = self.targets.db.start_run(
-                self.desired.environment,
-                self.desired.commit,
-                self.options.actor,
-                self.plan.as_dict(),
-                dry_run=False,
-            )
+        self.result.run_id = self.log.start(self.plan.as_dict())
         try:
             self._run_phases()
         except BaseException as exc:
             # best effort: if the database is gone too, the run stays 'running' (the next
             # apply marks it interrupted) and the error that stopped the apply is reported
-            with contextlib.suppress(SyncbotError):
-                self._finish("failed", error=_one_line(exc))
+            self.log.fail(exc, summary=self._summary())
             raise
         return self.result
 
@@ -147,13 +165,18 @@ class Executor:
         degraded = self._cache_phase()
         self._delete_phase()
         status = "dry-run" if self.options.dry_run else ("degraded" if degraded else "succeeded")
-        self._finish(status)
+        self._finish(status, error=self._degraded_reason() if degraded else None)
+
+    def _degraded_reason(self) -> str:
+        notes = [n for n in self.result.notes if n.startswith("cache not updated")]
+        return notes[-1] if notes else "cache not updated"
+
+    def _summary(self) -> dict[str, Any]:
+        return {"changes": len(self.plan.changes), "uploads": self.result.uploads}
 
     def _finish(self, status: str, error: str | None = None) -> None:
         self.result.status = status
-        if self.result.run_id is not None:
-            summary = {"changes": len(self.plan.changes), "uploads": self.result.uploads}
-            self.targets.db.finish_run(self.result.run_id, status, error=error, summary=summary)
+        self.log.finish(status, error=error, summary=self._summary())
 
     def _write(self, description: str, fn: Callable[[], T]) -> T | None:
         self.result.writes.append(description)
@@ -258,7 +281,7 @@ class Executor:
         message = (
             f"{len(failed)} of {len(uploads)} uploads failed ({names}); nothing was deployed "
             f"(the {done} finished uploads are recorded and the next apply re-pins them): "
-            f"{_one_line(first)}"
+            f"{one_line(first)}"
         )
         raise TargetError("skills-api", message) from first
 
@@ -267,10 +290,16 @@ class Executor:
         writes = self._db_writes()
         if _has_db_writes(writes) or self.uploaded:
             run_id = self.result.run_id or 0
-            self._write(
-                "commit the database transaction",
-                lambda: self.targets.db.commit_apply(run_id, self.desired.environment, writes),
-            )
+            try:
+                self._write(
+                    "commit the database transaction",
+                    lambda: self.targets.db.commit_apply(run_id, self.desired.environment, writes),
+                )
+            except SyncbotError as exc:
+                # rolled back: the journal says so, in its own statement after the rollback
+                with contextlib.suppress(SyncbotError):
+                    self._journal({"op": "db-commit", "outcome": "failed", "error": exc.message})
+                raise
 
     def _db_writes(self) -> DbWrites:
         db = self.plan.by_target("db")
@@ -380,8 +409,14 @@ class Executor:
                 self._delete(api, change.key, skill_id)
 
     def _delete(self, api: SkillsApiClient, name: str, skill_id: str) -> None:
-        self._write(f"delete API skill {name} ({skill_id})", lambda: api.delete_skill(skill_id))
-        self._journal({"op": "delete", "skill": name, "skill_id": skill_id, "outcome": "ok"})
+        entry = {"op": "delete", "skill": name, "skill_id": skill_id}
+        try:
+            self._write(f"delete API skill {name} ({skill_id})", lambda: api.delete_skill(skill_id))
+        except SyncbotError as exc:
+            with contextlib.suppress(SyncbotError):
+                self._journal({**entry, "outcome": "failed", "error": exc.message})
+            raise
+        self._journal({**entry, "outcome": "ok"})
 
 
 def _started(change: Change) -> dict[str, Any]:
@@ -407,8 +442,3 @@ def _has_db_writes(writes: DbWrites) -> bool:
             writes.delete_rollouts,
         )
     )
-
-
-def _one_line(exc: BaseException) -> str:
-    text = exc.message if isinstance(exc, SyncbotError) else f"{type(exc).__name__}: {exc}"
-    return " ".join(text.split())[:500]

@@ -19,6 +19,7 @@ import click
 
 from syncbot import __version__
 from syncbot.errors import SyncbotError
+from syncbot.files.source import find_repo_root
 from syncbot.redact import redact_text, register
 from syncbot.settings import Settings
 from syncbot.textsafe import for_log, for_terminal, visible
@@ -32,10 +33,19 @@ _VERBOSE = [0]
 
 @dataclass
 class App:
-    repo: Path = Path(".")
+    start: Path = Path(".")  # --repo, or the current folder: where the root search begins
     verbose: int = 0
     quiet: bool = False
     settings: Settings = field(default_factory=Settings)
+    _root: Path | None = field(default=None, repr=False)
+
+    @property
+    def repo(self) -> Path:
+        """The repository root, found on first use: commands that read no configuration
+        (emulator, doctor, status, db migrate, history) run anywhere."""
+        if self._root is None:
+            self._root = find_repo_root(self.start)
+        return self._root
 
     def say(self, text: str = "", *, err: bool = False, commands: bool = False) -> None:
         """Print with secrets masked and control characters escaped; only `commands=True`
@@ -71,7 +81,8 @@ env_option = click.option(
     "--repo",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("."),
-    help="Repository root.",
+    help="Start here (default: the current folder) and walk up to the folder holding "
+    "syncbot.yaml, as git finds its root.",
 )
 @click.option("-v", "--verbose", count=True, help="More detail (errors: the cause chain).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors.")
@@ -80,7 +91,7 @@ env_option = click.option(
 def cli(ctx: click.Context, repo: Path, verbose: int, quiet: bool) -> None:
     """Keep the Skills API, PostgreSQL and Redis equal to this configuration repository."""
     _VERBOSE[0] = verbose
-    ctx.obj = App(repo=repo, verbose=verbose, quiet=quiet, settings=Settings.from_env())
+    ctx.obj = App(start=repo, verbose=verbose, quiet=quiet, settings=Settings.from_env())
 
 
 def _env(app: App, environment: str | None) -> str:

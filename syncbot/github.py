@@ -19,6 +19,7 @@ import httpx
 
 from syncbot.errors import TargetError
 from syncbot.redact import redact_text
+from syncbot.render import BANNER_END, BANNER_START
 from syncbot.textsafe import md_code
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "append_summary",
     "check_marker",
     "close_drift_issue",
+    "combine_plans",
     "fit",
     "marker_tag",
     "pr_number_from_event",
@@ -47,6 +49,7 @@ _MAX_PAGES = 100
 _MARKER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 _FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
+_MAX_BANNER_LINES = 40  # per environment, lifted to the top of a combined comment
 
 
 @dataclass(frozen=True)
@@ -331,16 +334,25 @@ def append_summary(summary_path: str | None, text: str) -> int:
     return _size(chunk)
 
 
-def report_drift(client: GitHubClient, env: str, plan: str) -> Outcome:
-    """Open the drift issue of `env` with the plan, or update the body of the open one."""
+def report_drift(client: GitHubClient, env: str, plan: str, *, incomplete: bool = False) -> Outcome:
+    """Open the drift issue of `env` with the plan, or update the body of the open one.
+
+    `incomplete`: the check could not say that live equals `main` (a target could not be
+    read, or apply would refuse the plan): the issue is opened or kept open, saying so.
+    """
     tag = marker_tag(f"drift-{env}")
     settings = client.settings
-    text = (
-        f"{tag}\n## Live {md_code(env)} differs from `main`\n\n"
-        f"Found by the drift check in {settings.run_link()}. Merge a change "
-        "that describes the live state, or re-run the apply workflow to put `main` back.\n\n"
-        f"{plan}"
+    heading = _drift_heading(env, incomplete)
+    text = f"{tag}\n{heading}\n\nFound by the drift check in {settings.run_link()}. "
+    text += (
+        "The top of the plan below says which target could not be compared, or what apply "
+        "would refuse. This issue is closed only when every target was compared and "
+        "nothing differs.\n\n"
+        if incomplete
+        else "Merge a change that describes the live state, or re-run the apply workflow "
+        "to put `main` back.\n\n"
     )
+    text += plan
     note = f"\n---\n**Truncated**: the full plan is in the job summary of {settings.run_link()}.\n"
     body = fit(text, COMMENT_LIMIT, note)
     issue = _find_drift_issue(client, tag)
@@ -353,6 +365,49 @@ def report_drift(client: GitHubClient, env: str, plan: str) -> Outcome:
         return Outcome("unchanged", issue.get("html_url"))
     path = f"{client.repo_path}/issues/{issue['number']}"
     return Outcome("updated", client.request("PATCH", path, {"body": body}).get("html_url"))
+
+
+def _drift_heading(env: str, incomplete: bool) -> str:
+    if incomplete:
+        return f"## Live {md_code(env)} could not be checked against `main`"
+    return f"## Live {md_code(env)} differs from `main`"
+
+
+def combine_plans(title: str, plans: list[str]) -> str:
+    """One Markdown document of several plans (one per environment), under `title`.
+
+    Every refusal and not-compared banner is also lifted to the very top, so that a
+    reviewer sees "apply will refuse this" before any table.
+    """
+    banners = [block for plan in plans for block in _banners(plan)]
+    out = [f"## {title}", ""]
+    for block in banners:
+        out += [*block, ""]
+    for plan in plans:
+        out += [plan.rstrip("\n"), ""]
+    return "\n".join(out)
+
+
+def _banners(plan: str) -> list[list[str]]:
+    blocks: list[list[str]] = []
+    current: list[str] | None = None
+    for line in plan.splitlines():
+        if line == BANNER_START:
+            current = []
+        elif line == BANNER_END and current is not None:
+            blocks.append(_trim(current))
+            current = None
+        elif current is not None:
+            current.append(line)
+    return blocks
+
+
+def _trim(lines: list[str]) -> list[str]:
+    while lines and not lines[-1].strip():
+        lines = lines[:-1]
+    if len(lines) <= _MAX_BANNER_LINES:
+        return lines
+    return [*lines[:_MAX_BANNER_LINES], "> … (the full list is in the plan below)"]
 
 
 def close_drift_issue(client: GitHubClient, env: str) -> Outcome:

@@ -16,6 +16,7 @@ from syncbot.github import (
     append_summary,
     check_marker,
     close_drift_issue,
+    combine_plans,
     pr_number_from_event,
     report_drift,
     upsert_comment,
@@ -96,21 +97,56 @@ def summary(path: Path) -> None:
 @click.option("--env", "env", envvar="SYNCBOT_ENV", required=True, callback=_marker_option)
 @click.option("--file", "path", type=_FILE, help="The drift plan (Markdown).")
 @click.option("--resolved", is_flag=True, help="Live equals main: close the issue if open.")
-def drift_issue(env: str, path: Path | None, resolved: bool) -> None:
+@click.option(
+    "--incomplete",
+    is_flag=True,
+    help="The plan could not compare every target (or apply would refuse it): open or keep "
+    "the issue open, saying so.",
+)
+def drift_issue(env: str, path: Path | None, resolved: bool, incomplete: bool) -> None:
     """Open or update the one drift issue of ENV, or close it with --resolved.
 
     The issue carries the label syncbot-drift and a hidden marker for the environment.
+    Close it only when the plan compared every target and found no change.
 
     \b
     Examples:
       syncbot github drift-issue --env production --file drift.md
+      syncbot github drift-issue --env production --file drift.md --incomplete
       syncbot github drift-issue --env production --resolved
     """
     if resolved == (path is not None):
         raise click.UsageError("give exactly one of --file and --resolved")
+    if resolved and incomplete:
+        raise click.UsageError("--incomplete needs --file: an incomplete check never closes")
     with _client() as client:
         if path is None:
             outcome = close_drift_issue(client, env)
         else:
-            outcome = report_drift(client, env, _read(path))
+            outcome = report_drift(client, env, _read(path), incomplete=incomplete)
     click.echo(f"drift issue ({env}): {outcome}")
+
+
+@github_group.command("combine")
+@click.option("--title", required=True, help="The heading of the combined document.")
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Where to write the combined Markdown.",
+)
+@click.argument("paths", nargs=-1, required=True, type=_FILE)
+def combine(title: str, out_file: Path, paths: tuple[Path, ...]) -> None:
+    """Join plans (Markdown, one per environment) into one document, in the order given.
+
+    Every "apply will refuse this plan" and "not compared" banner is repeated at the very
+    top, so the first thing a reviewer reads is what apply will refuse.
+
+    \b
+    Example:
+      syncbot github combine --title "syncbot plans" --out plan.md \\
+        plan-staging.md plan-production.md
+    """
+    out_file.write_text(combine_plans(title, [_read(p) for p in paths]), encoding="utf-8")
+    click.echo(f"combined {len(paths)} plans into {out_file}")

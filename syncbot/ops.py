@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import configparser
+import getpass
 import os
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import git
 
 from syncbot.desired import DesiredState
 from syncbot.errors import ConfigErrors, SyncbotError, TargetError
@@ -13,6 +18,7 @@ from syncbot.files.load import CONFIG_FILE, LoadedRepo, build_desired, load_repo
 from syncbot.files.source import GitTree, SourceError, SourceFile, WorkTree
 from syncbot.lint.findings import Finding
 from syncbot.lint.validate import validate_and_load
+from syncbot.live import RolloutRow
 from syncbot.policy import Policy, judged_by, policy_of
 from syncbot.redact import redact_url
 from syncbot.session import Targets
@@ -112,8 +118,61 @@ def _refuse_errors(errors: list[Finding]) -> None:
     )
 
 
-def actor() -> str:
-    return os.environ.get("GITHUB_ACTOR") or os.environ.get("USER") or "unknown"
+def actor(repo: Path | None = None) -> str:
+    """Who runs this apply: the GitHub Actions actor, git's user.name of the repository,
+    the login name, in that order; `unknown` only when none of them is known."""
+    return (
+        os.environ.get("GITHUB_ACTOR", "").strip()
+        or (_git_user_name(repo) if repo is not None else "")
+        or _login_name()
+        or "unknown"
+    )
+
+
+def _git_user_name(repo: Path) -> str:
+    """user.name as git resolves it for `repo` (repository, global, system config)."""
+    try:
+        with git.Repo(repo, search_parent_directories=True) as handle:
+            reader = handle.config_reader()
+            return str(reader.get_value("user", "name", "")).strip()
+    except (git.GitError, OSError, ValueError, configparser.Error):
+        return ""
+
+
+def _login_name() -> str:
+    try:
+        return (os.environ.get("USER") or getpass.getuser()).strip()
+    except (OSError, KeyError):  # no USER/LOGNAME and no passwd entry (some containers)
+        return ""
+
+
+def record_invalid_config(
+    settings: Settings, repo: Path, environment: str, ref: str | None, who: str, reason: str
+) -> None:
+    """Best effort: leave a `refused` run for an apply stopped by invalid configuration,
+    so `history` shows it. Needs only the database; any failure here is ignored."""
+    if not settings.database_url:
+        return
+    commit = None
+    with suppress(SyncbotError, git.GitError, ValueError, OSError):
+        commit = open_source(repo, ref).commit
+    with suppress(SyncbotError), Database(settings.database_url) as db:
+        db.migrate()
+        db.record_run(environment, commit, who, "refused", error=reason)
+
+
+def read_live_rollout(settings: Settings, environment: str, skill: str) -> RolloutRow | None:
+    """The skill's rollout as the environment's database holds it (what the service uses)."""
+    if not settings.database_url:
+        raise SyncbotError("DATABASE_URL is not set (run `syncbot doctor` for help)")
+    with Database(settings.database_url) as db:
+        served = db.recorded_environment()
+        if served is not None and served != environment:
+            raise SyncbotError(
+                f"this database serves {served!r}, not {environment!r}: "
+                "point DATABASE_URL at that environment's database"
+            )
+        return db.rollout(environment, skill)
 
 
 @dataclass(frozen=True)
@@ -141,7 +200,7 @@ def status(targets: Targets, environment: str) -> dict[str, Any]:
     )
     db_check, counts = _probe("database", lambda: targets.db.counts(environment), "")
     cache_check, entries = _probe("cache", targets.cache.count_entries, "")
-    runs = targets.db.history(environment, 1) if db_check.ok else []
+    runs = targets.db.list_runs(environment, 1) if db_check.ok else []
     return {
         "environment": environment,
         "healthy": api_check.ok and db_check.ok and cache_check.ok,
@@ -163,6 +222,7 @@ def _run_dict(run: Any) -> dict[str, Any]:
         "commit": run.commit,
         "actor": run.actor,
         "status": run.status,
+        "reason": run.error,
         "started_at": str(run.started_at),
         "finished_at": str(run.finished_at) if run.finished_at else None,
     }

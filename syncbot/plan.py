@@ -30,6 +30,8 @@ class Change:
     after: Any = None
     detail: str = ""
     blocked: str | None = None
+    # for a blocked change: when policy allows it (ISO 8601 UTC); None: never as planned
+    allowed_from: str | None = None
 
     @property
     def object_id(self) -> str:
@@ -53,12 +55,29 @@ class Change:
             "after": self.after,
             "detail": self.detail,
             "blocked": self.blocked,
+            "allowed_from": self.allowed_from,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Change:
         fields: dict[str, Any] = {k: data.get(k) for k in cls.__dataclass_fields__}
         return cls(**fields)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A change apply will refuse, and from when it becomes allowed (None: never)."""
+
+    object_id: str
+    reason: str
+    allowed_from: str | None
+
+    @property
+    def when(self) -> str:
+        return f"allowed from {self.allowed_from}" if self.allowed_from else "never: fix the plan"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"object": self.object_id, "reason": self.reason, "allowed_from": self.allowed_from}
 
 
 @dataclass(frozen=True)
@@ -69,6 +88,9 @@ class Plan:
     fingerprints: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     api_enabled: bool = True
+    # target -> why it could not be read: the plan says nothing about it, so it is not
+    # "no changes" there
+    uncompared: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def is_empty(self) -> bool:
@@ -77,6 +99,16 @@ class Plan:
     @property
     def blocked(self) -> tuple[Change, ...]:
         return tuple(c for c in self.changes if c.blocked)
+
+    @property
+    def refused(self) -> tuple[Refusal, ...]:
+        """Each blocked change once per object, with when apply would accept it."""
+        return tuple(Refusal(c.object_id, c.blocked or "", c.allowed_from) for c in self.blocked)
+
+    @property
+    def complete(self) -> bool:
+        """Every target was compared: an empty plan then really means "no changes"."""
+        return not self.uncompared
 
     def by_target(self, target: Target) -> tuple[Change, ...]:
         return tuple(c for c in self.changes if c.target == target)
@@ -90,6 +122,8 @@ class Plan:
             "changes": [c.as_dict() for c in self.changes],
             "fingerprints": dict(sorted(self.fingerprints.items())),
             "notes": list(self.notes),
+            "refused": [r.as_dict() for r in self.refused],
+            "uncompared": dict(sorted(self.uncompared.items())),
         }
 
     @classmethod
@@ -101,6 +135,7 @@ class Plan:
             fingerprints=dict(data.get("fingerprints", {})),
             notes=tuple(data.get("notes", [])),
             api_enabled=bool(data.get("api_enabled", True)),
+            uncompared=dict(data.get("uncompared", {})),
         )
 
 

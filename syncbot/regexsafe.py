@@ -17,6 +17,9 @@ catastrophically. The checks run in layers and fail closed (reliability-notes 2.
    module under `timeout=`, and at half the length with Python's own `re` under a
    CPU-time signal (main thread only). The probe is skipped only for patterns whose
    shape bounds the work per start position to linear (see `_provably_linear`).
+   Both run on V8's reading of the pattern too, where alternatives stay apart instead
+   of merging into a set (see "Alternations as V8 runs them"); tests/test_redos_node.py
+   times the accepted patterns in Node itself.
 
    Policy: searching is allowed to cost O(n^2) in the query length (any `x.*y` pattern
    does, on a query that repeats x); O(n^3) and worse, and exponential shapes, are not.
@@ -45,6 +48,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import regex
+
+from syncbot.regex_v8 import BRANCH_MARK, Token, branches_kept_apart
 
 MAX_PATTERN_LENGTH = 256
 PROBE_LENGTH = 2000
@@ -121,8 +126,11 @@ def _check_cached(pattern: str) -> tuple[PatternProblem, ...]:
     parsed = _parsed(pattern)
     if isinstance(parsed, str):
         return (PatternProblem("regex-syntax", parsed),)
-    portability = [PatternProblem("regex-portability", m) for m in _portability(pattern, parsed)]
-    redos = [PatternProblem("regex-redos", m) for m in _redos(pattern, parsed)]
+    tokens = _tokens(pattern)
+    portability = [
+        PatternProblem("regex-portability", m) for m in _portability(pattern, parsed, tokens)
+    ]
+    redos = [PatternProblem("regex-redos", m) for m in _redos(pattern, parsed, tokens)]
     return tuple(portability + redos)
 
 
@@ -222,8 +230,19 @@ def _parsed(pattern: str) -> _Parsed | str:
         except (RecursionError, OverflowError) as exc:
             return f"does not compile with Python re: {exc}"
 
+    groups = parsed.state.groupdict
+    markers = {number for name, number in groups.items() if name.startswith(BRANCH_MARK)}
+
     def seq(sub: Any) -> Seq:
-        return Seq(tuple(node(op.name, av) for op, av in sub))
+        if not markers:
+            return Seq(tuple(node(op.name, av) for op, av in sub))
+        items: list[Node] = []
+        for op, av in sub:  # a marker group from regex_v8 is dropped, its body kept
+            if op.name == "SUBPATTERN" and av[0] in markers:
+                items += seq(av[3]).items
+            else:
+                items.append(node(op.name, av))
+        return Seq(tuple(items))
 
     def chars(members: Any) -> Chars:
         names = [(op.name, av) for op, av in members]
@@ -269,7 +288,7 @@ def _parsed(pattern: str) -> _Parsed | str:
         tree=tree,
         nodes=tuple(_walk(tree)),
         warnings=tuple(str(w.message) for w in caught),
-        named_groups=tuple(parsed.state.groupdict),
+        named_groups=tuple(name for name in groups if not name.startswith(BRANCH_MARK)),
         global_flags=int(parsed.state.flags) != int(baseline),
     )
 
@@ -278,6 +297,20 @@ def _escape_hint(exc: re.error) -> str:
     if "bad escape" in str(exc):
         return " (JavaScript would silently read an unknown escape as the plain letter)"
     return ""
+
+
+# ---------------------------------------------------------------------------------------
+# Alternations as V8 runs them: branches tried one by one, never merged into a set
+# (syncbot.regex_v8 explains why re's own reading is not enough).
+
+
+def _v8_view(pattern: str, parsed: _Parsed, tokens: list[Token]) -> tuple[_Parsed, str]:
+    """The pattern's tree as V8 reads it, and the text that makes Python re run it so."""
+    text = branches_kept_apart(pattern, tokens)
+    if text is None:
+        return parsed, pattern
+    v8 = _parsed(text)
+    return (v8, text) if isinstance(v8, _Parsed) else (parsed, pattern)
 
 
 def _walk(node: Node) -> list[Node]:
@@ -377,8 +410,8 @@ def _render_span(lo: int, hi: int) -> str:
 # Portability: lexical scan, tree whitelist, case folding.
 
 
-def _portability(pattern: str, parsed: _Parsed) -> list[str]:
-    problems = _lexical_problems(pattern) + _character_problems(pattern)
+def _portability(pattern: str, parsed: _Parsed, tokens: list[Token]) -> list[str]:
+    problems = _lexical_problems(tokens) + _character_problems(pattern)
     if not problems:
         # The tree whitelist backs up the lexical scan; run only when the scan found
         # nothing so one construct is not reported twice.
@@ -416,11 +449,15 @@ _EXTENSIONS = {
 }
 
 
-def _lexical_problems(pattern: str) -> list[str]:
+def _tokens(pattern: str) -> list[Token]:
+    """The pattern's lexical tokens: (kind, text, position), kind a group name of _TOKEN."""
+    return [(m.lastgroup or "other", m.group(), m.start()) for m in _TOKEN.finditer(pattern)]
+
+
+def _lexical_problems(tokens: list[Token]) -> list[str]:
     problems: list[str] = []
-    for match in _TOKEN.finditer(pattern):
-        kind, text = match.lastgroup or "other", match.group()
-        problem = _token_problem(kind, text, match.start())
+    for kind, text, pos in tokens:
+        problem = _token_problem(kind, text, pos)
         if problem:
             problems.append(problem)
     return problems
@@ -799,7 +836,24 @@ def _is_variable(node: Node) -> bool:
     return isinstance(node, Repeat) and (node.hi is None or node.hi > node.lo)
 
 
-def _redos(pattern: str, parsed: _Parsed) -> list[str]:
+def _redos(pattern: str, parsed: _Parsed, tokens: list[Token]) -> list[str]:
+    """Structural rules on V8's reading of the pattern, then on re's, then the probe."""
+    v8, v8_text = _v8_view(pattern, parsed, tokens)
+    views = [v8] if v8 is parsed else [v8, parsed]
+    linear = True
+    for view in views:
+        problems, view_linear = _structural(view)
+        if problems:
+            return problems
+        linear = linear and view_linear
+    if linear:
+        return []
+    probe = _probe(pattern, parsed.tree, None if v8 is parsed else (v8_text, v8.tree))
+    return [probe] if probe else []
+
+
+def _structural(parsed: _Parsed) -> tuple[list[str], bool]:
+    """The deny rules' findings, and whether the shape alone proves the search linear."""
     repeats = [n for n in parsed.nodes if isinstance(n, Repeat)]
     wide = any(_is_wide(r) for r in repeats)
     counted = any(
@@ -813,10 +867,7 @@ def _redos(pattern: str, parsed: _Parsed) -> list[str]:
         _too_many_ways(choices, wide),
     )
     problems = [p for p in rules if p]
-    if problems or _provably_linear(parsed, repeats, choices):
-        return problems
-    probe = _probe(pattern, parsed.tree)
-    return [probe] if probe else []
+    return problems, not problems and _provably_linear(parsed, repeats, choices)
 
 
 _NESTED = (
@@ -831,9 +882,11 @@ _OPTIONAL = (
     "(e.g. (a?a)+ -> a+)"
 )
 _AMBIGUOUS = (
-    "{outer} (as Python parses it) repeats an alternation whose branches {pair} can match "
-    "the same first character (or nothing), so a failing input is tried in exponentially "
-    "many splits. Make the branches start differently or factor out the common prefix "
+    "{outer} repeats an alternation whose branches {pair} can match the same text (or "
+    "nothing), case-insensitively. JavaScript tries the branches one by one and does not "
+    "merge one-character branches into a set as Python does, so a failing input is tried "
+    "in exponentially many ways there. Merge them into one class (e.g. (a|[a-z])+ -> "
+    "[a-z]+), make the branches start differently, or factor out the common prefix "
     "(e.g. (a|ab)+ -> (ab?)+)"
 )
 
@@ -885,14 +938,38 @@ def _ambiguous_alternation(repeats: Iterable[Repeat]) -> str | None:
 
 
 def _overlapping_branches(alt: Alt) -> str | None:
-    firsts = [(b, *_first(b)) for b in alt.branches]
-    for i, (branch, chars, nullable) in enumerate(firsts):
-        if nullable:
+    """Two branches that can match at the same position, or one that can match nothing.
+
+    Branches are compared position by position over the characters every match of them
+    starts with ("look up" and "lookup" part at the fifth, "xa+" and "xb+" at the second),
+    and otherwise by their first character. Sets are case-folded: under the `i` flag `a`
+    and `A`, or `a` and `[a-z]`, are two ways to match the same letter.
+    """
+    heads = [_head(b) for b in alt.branches]
+    firsts = [_first(b) for b in alt.branches]
+    for i, branch in enumerate(alt.branches):
+        if firsts[i][1]:
             return f"'{_render(branch)}' (empty)"
-        for other, other_chars, _ in firsts[i + 1 :]:
-            if chars.overlaps(other_chars):
-                return f"'{_render(branch)}' and '{_render(other)}'"
+        for j in range(i + 1, len(alt.branches)):
+            if firsts[i][0].overlaps(firsts[j][0]) and all(
+                a.overlaps(b) for a, b in zip(heads[i], heads[j], strict=False)
+            ):
+                return f"'{_render(branch)}' and '{_render(alt.branches[j])}'"
     return None
+
+
+def _head(branch: Seq) -> list[_CharSet]:
+    """The characters of a branch's first positions, as far as every match fixes them."""
+    head: list[_CharSet] = []
+    for item in _flatten(branch.items):
+        if isinstance(item, Chars):
+            head.append(_charset(item))
+            continue
+        inner = _flatten(item.body.items) if isinstance(item, Repeat) and item.lo >= 1 else []
+        if inner and isinstance(inner[0], Chars):
+            head.append(_charset(inner[0]))
+        break
+    return head
 
 
 _RUN = (
@@ -1002,10 +1079,18 @@ def _too_many_ways(choices: int, wide: bool) -> str | None:
 
 def _simple_repeat(node: Repeat) -> bool:
     inner = _flatten(node.body.items)
-    if len(inner) == 1 and isinstance(inner[0], Chars):
+    if len(inner) == 1 and (isinstance(inner[0], Chars) or _one_char_choice(inner[0])):
         return True
     fixed = all(isinstance(n, Chars | Anchor) for n in inner)
     return fixed and node.lo == node.hi
+
+
+def _one_char_choice(node: Node) -> bool:
+    """An alternation of single characters no two of which overlap: V8's spelling of a class."""
+    if not isinstance(node, Alt) or not _exclusive(node):
+        return False
+    shapes = [_fixed_shape(b) for b in node.branches]
+    return all(shape is not None and len(shape) == 1 for shape in shapes)
 
 
 def _choices(node: Node, *, last: bool = False) -> int:
@@ -1032,20 +1117,8 @@ def _choices(node: Node, *, last: bool = False) -> int:
 
 
 def _exclusive(alt: Alt) -> bool:
-    """No two branches can match at the same position, so at most one leads anywhere.
-
-    Fixed strings are compared character by character ("look up" and "lookup" part at
-    the fifth); anything else by its first character, or not at all if it can be empty.
-    """
-    shapes = [_fixed_shape(b) for b in alt.branches]
-    for i, (branch, shape) in enumerate(zip(alt.branches, shapes, strict=True)):
-        for other, other_shape in zip(alt.branches[i + 1 :], shapes[i + 1 :], strict=True):
-            if shape is not None and other_shape is not None:
-                if all(a.overlaps(b) for a, b in zip(shape, other_shape, strict=False)):
-                    return False
-            elif _overlapping_branches(Alt((branch, other))) is not None:
-                return False
-    return True
+    """No two branches can match at the same position, so at most one leads anywhere."""
+    return _overlapping_branches(alt) is None
 
 
 def _fixed_shape(branch: Seq) -> list[_CharSet] | None:
@@ -1086,7 +1159,13 @@ _SLOW = (
 )
 
 
-def _probe(pattern: str, tree: Seq) -> str | None:
+def _probe(pattern: str, tree: Seq, v8: tuple[str, Seq] | None = None) -> str | None:
+    """Time pumped inputs with the regex module and Python re; None if all stay fast.
+
+    `v8`: the text from `branches_kept_apart` and its tree, when V8 reads the pattern differently
+    from re. Python re then also runs that text, on inputs pumped from each branch, so
+    the alternatives are tried one by one as in JavaScript.
+    """
     shape = _uncaptured(pattern)
     try:
         compiled = regex.compile(shape, regex.IGNORECASE | regex.V0)
@@ -1097,6 +1176,9 @@ def _probe(pattern: str, tree: Seq) -> str | None:
     if slow is None:
         slow = _python_re_probe(shape, _probe_inputs(tree, RE_PROBE_LENGTH))
         engine = "Python re"
+    if slow is None and v8 is not None:
+        slow = _python_re_probe(_uncaptured(v8[0]), _probe_inputs(v8[1], RE_PROBE_LENGTH))
+        engine = "Python re trying the alternatives one by one, as JavaScript does"
     if slow is None:
         return None
     text, pump = slow

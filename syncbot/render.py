@@ -39,6 +39,8 @@ def render_plan(plan: Plan, fmt: str, explanations: Explanations | None = None) 
 
 def summary_line(plan: Plan) -> str:
     where = f"{visible(plan.environment, multiline=False)} at {_short(plan.commit)}"
+    if plan.is_empty and not plan.complete:
+        return f"No changes found for {where} in the targets that could be read."
     if plan.is_empty:
         return f"No changes for {where}: live matches the configuration."
     counts = Counter(c.target for c in plan.changes)
@@ -48,7 +50,7 @@ def summary_line(plan: Plan) -> str:
 
 def render_text(plan: Plan, explanations: Explanations | None = None) -> str:
     explained = explanations or _NONE
-    lines = [summary_line(plan)]
+    lines = [*banner_lines(plan), summary_line(plan)]
     for change in plan.changes:
         lines.append(
             f"  {_SIGN[change.action]} {change.target:<5} {change.action:<6} {change.kind} "
@@ -62,6 +64,26 @@ def render_text(plan: Plan, explanations: Explanations | None = None) -> str:
             lines.append(f"      ! blocked: {_line(change.blocked)}")
     lines.extend(f"note: {_line(note)}" for note in plan.notes)
     return "\n".join(lines) + "\n"
+
+
+def banner_lines(plan: Plan) -> list[str]:
+    """What a reader must see first: apply will refuse this plan, or it is incomplete."""
+    lines: list[str] = []
+    refused = plan.refused
+    if refused:
+        lines.append(
+            f"! APPLY WILL REFUSE THIS PLAN: {len(refused)} "
+            f"{'change is' if len(refused) == 1 else 'changes are'} refused by policy"
+        )
+        lines += [
+            f"!   {_line(r.object_id)}: {_line(r.reason)} -> {_line(r.when)}" for r in refused
+        ]
+    for target, why in sorted(plan.uncompared.items()):
+        lines.append(f"! NOT COMPARED: {target} could not be read ({_line(why)}); {_UNKNOWN}")
+    return lines
+
+
+_UNKNOWN = "this plan cannot say whether it differs"
 
 
 def _line(text: str) -> str:
@@ -139,11 +161,44 @@ def _short(commit: str | None) -> str:
     return visible(commit[:12], multiline=False) + ("-dirty" if commit.endswith("-dirty") else "")
 
 
+BANNER_START = "<!-- syncbot:banner -->"
+BANNER_END = "<!-- /syncbot:banner -->"
+
+
+def markdown_banner(plan: Plan) -> list[str]:
+    """The refusal and not-compared alerts, between markers so that a combined comment
+    can lift them to its very top."""
+    out: list[str] = []
+    refused = plan.refused
+    if refused:
+        out += [
+            "> [!CAUTION]",
+            f"> **Apply will refuse this plan** for {md_code(plan.environment)}: {len(refused)} "
+            f"{'change is' if len(refused) == 1 else 'changes are'} refused by policy.",
+        ]
+        out += [
+            f"> - {md_code(r.object_id)}: {md_inline(r.reason)}. **{md_inline(r.when)}**"
+            for r in refused
+        ]
+    for target, why in sorted(plan.uncompared.items()):
+        if out:
+            out.append("")
+        out += [
+            "> [!WARNING]",
+            f"> **Not compared**: {md_code(target)} of {md_code(plan.environment)} could not "
+            f"be read ({md_inline(why)}); {_UNKNOWN}.",
+        ]
+    return [BANNER_START, *out, "", BANNER_END, ""] if out else []
+
+
 def render_markdown(plan: Plan, explanations: Explanations | None = None) -> str:
     # Every piece of configuration or live text goes through syncbot.textsafe: nothing
     # from it can open a comment or <details>, close a fence, start a block or mention.
     out = [f"### syncbot plan: {md_code(plan.environment)} at {md_code(_short(plan.commit))}", ""]
-    if plan.is_empty:
+    out += markdown_banner(plan)
+    if plan.is_empty and not plan.complete:
+        out.append(f"No changes found in the targets that could be read: {_UNKNOWN}.")
+    elif plan.is_empty:
         out.append("No changes: live matches the configuration.")
     else:
         out += [f"**{md_inline(summary_line(plan))}**", ""]

@@ -1,4 +1,4 @@
-"""Route recommendation (SPEC 2.3): which skills a query should go to, best first.
+"""Route recommendation: which skills a query should go to, best first.
 
 A route's confidence is the noisy-OR of the weights of its patterns that match the query
 case-insensitively (`re.search`): `1 - Π(1 - w)`, multiplied in the route's pattern order
@@ -7,6 +7,11 @@ route is recommended when that confidence is at least its rounded `min_confidenc
 Results are ordered by priority (ascending), confidence (descending), then skill name;
 a skill appears once, with its best route. docs/algorithms.md describes the same rule for
 other languages.
+
+A query is read up to MAX_QUERY_LENGTH code points; the rest is ignored. Searching may
+cost time quadratic in the query's length (any `x.*y` pattern does), so without a limit a
+pasted document would stall every consumer; the limit is part of the contract so that
+every implementation cuts at the same place and gives the same answer.
 
 `recommend` is the reference implementation. `Router` gives the same answers for a fixed
 route set, faster: a trigram prefilter skips patterns that cannot match, which matters
@@ -25,6 +30,7 @@ from syncbot.desired import Pattern, Route
 from syncbot.regexsafe import fold_for_prefilter, required_substrings
 
 CONFIDENCE_DIGITS = 9
+MAX_QUERY_LENGTH = 4096  # code points, not UTF-16 units or bytes
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,11 @@ def matches(regex: str, query: str) -> bool:
     return pattern is not None and pattern.search(query) is not None
 
 
+def clip_query(query: str) -> str:
+    """The part of the query that routing reads: its first MAX_QUERY_LENGTH code points."""
+    return query[:MAX_QUERY_LENGTH]
+
+
 def confidence(weights: Iterable[float]) -> float:
     """Noisy-OR of the weights, rounded to CONFIDENCE_DIGITS decimal places."""
     miss = 1.0
@@ -82,7 +93,8 @@ def recommend(
     type: str | None = None,
     category: str | None = None,
 ) -> list[Recommendation]:
-    """The SPEC 2.3 recommendation rule; routes naming skills not in `skills` are ignored."""
+    """The recommendation rule; routes naming skills not in `skills` are ignored."""
+    query = clip_query(query)
     candidates = []
     for route in _eligible(routes, skills, type, category):
         matched = tuple(p for p in route.patterns if matches(p.regex, query))
@@ -149,6 +161,7 @@ class Router:
     def recommend(
         self, query: str, *, type: str | None = None, category: str | None = None
     ) -> list[Recommendation]:
+        query = clip_query(query)
         hits = {regex for regex in self._candidates(query) if matches(regex, query)}
         numbers = {n for regex in hits for n in self._routes_of[regex]}.union(self._always)
         candidates = []

@@ -45,9 +45,10 @@ INVISIBLE = (
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029" + BIDI + INVISIBLE + "]")
 _CONTROL_WITH_LINES = re.compile(_CONTROL.pattern[:-1] + "\n\t]")
 _COMMAND_LINE = re.compile(r"^(\s*)(::|##\[)", re.MULTILINE)
-_MD_SPECIAL = re.compile(r"[\\`*_\[\]#!~+\-=^]")
+_MD_SPECIAL = re.compile(r"[\\`*_\[\]!~]")
+# what opens a block only at the start of a line: heading, list, setext or thematic break
+_MD_LEADING = re.compile(r"^([-+=#]|\d+[.)])")
 _MD_ENTITY = {"<": "&lt;", ">": "&gt;", "&": "&amp;", "@": "&#64;", "|": "&#124;"}
-_ORDERED = re.compile(r"^(\d+)([.)])")
 
 
 def _escape(char: str) -> str:
@@ -86,13 +87,16 @@ def for_log(text: str) -> str:
 def md_inline(text: str) -> str:
     """Plain text as Markdown inline content: renders as the same characters, one line.
 
-    Backslash escapes for Markdown punctuation, entities for `<`, `>`, `&`, `|` (tables)
-    and `@` (no mention), a leading `1.` escaped so it cannot start a list.
+    Backslash escapes for emphasis, links, code and escapes; entities for `<`, `>`, `&`,
+    `|` (tables) and `@` (no mention); at the start, leading spaces as entities (no code
+    block) and an escaped `-`, `+`, `=`, `#` or `1.` (no list, heading or rule).
     """
-    flat = visible(text, multiline=False)
+    flat = visible(text, multiline=False).lstrip(" ")
+    indent = "&#32;" * (len(visible(text, multiline=False)) - len(flat))
     escaped = _MD_SPECIAL.sub(lambda m: "\\" + m.group(), flat)
     escaped = "".join(_MD_ENTITY.get(c, c) for c in escaped)
-    return _ORDERED.sub(r"\1\\\2", escaped)
+    escaped = _MD_LEADING.sub(lambda m: m.group()[:-1] + "\\" + m.group()[-1], escaped)
+    return indent + escaped
 
 
 def md_code(text: str, *, in_table: bool = False) -> str:

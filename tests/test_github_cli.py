@@ -27,6 +27,8 @@ from syncbot.github import (
     marker_tag,
 )
 from syncbot.github_cli import github_group
+from syncbot.plan import Change, Plan
+from syncbot.render import render_markdown
 
 TOKEN = "ghs_" + "T0kenT0kenT0kenT0kenT0kenT0ken12"
 REPO = "acme/skills"
@@ -350,6 +352,64 @@ def test_drift_issue_is_opened_updated_and_closed(
     ]
     listing = [r.query for r in github.requests if r.path == f"/repos/{REPO}/issues"]
     assert listing[0] == {"labels": ["syncbot-drift"], "state": ["open"], "per_page": ["100"]}
+
+
+def _refused_plan(env: str) -> Plan:
+    change = Change(
+        "db",
+        "update",
+        "rollout",
+        "nda-drafting",
+        "changed in git",
+        {"percentage": "5"},
+        {"percentage": "25"},
+        blocked="the soak of 72 h ends 2026-12-04 10:00Z",
+        allowed_from="2026-12-04T10:00:00Z",
+    )
+    return Plan(env, "c0ffee", (change,))
+
+
+def test_an_incomplete_drift_check_opens_the_issue_and_never_closes_it(
+    github: FakeGitHub, env: dict[str, str], tmp_path: Path
+) -> None:
+    blind = Plan("staging", "c0ffee", (), uncompared={"cache": "connection refused"})
+    plan = write(tmp_path, "drift.md", render_markdown(blind))
+
+    opened = run("drift-issue", "--env", "staging", "--file", plan, "--incomplete")
+    again = run("drift-issue", "--env", "staging", "--file", plan, "--incomplete")
+    refused = run("drift-issue", "--env", "staging", "--resolved", "--incomplete")
+
+    assert opened.output.startswith("drift issue (staging): created ")
+    assert again.output.startswith("drift issue (staging): unchanged ")
+    assert refused.exit_code == 2 and "an incomplete check never closes" in refused.output
+    (issue,) = github.issues
+    assert issue["state"] == "open"
+    body = issue["body"]
+    assert "## Live `staging` could not be checked against `main`" in body
+    assert "**Not compared**: `cache` of `staging` could not be read (connection refused)" in body
+    assert "differs from" not in body
+
+
+def test_combined_plans_put_every_refusal_at_the_very_top(tmp_path: Path) -> None:
+    staging = write(tmp_path, "plan-staging.md", render_markdown(Plan("staging", "c0ffee", ())))
+    production = write(tmp_path, "plan-production.md", render_markdown(_refused_plan("production")))
+    out = tmp_path / "plan.md"
+    result = run("combine", "--title", "syncbot plans", "--out", str(out), staging, production)
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    lines = text.splitlines()
+    assert lines[:4] == [
+        "## syncbot plans",
+        "",
+        "> [!CAUTION]",
+        "> **Apply will refuse this plan** for `production`: 1 change is refused by policy.",
+    ]
+    assert "**allowed from 2026-12-04T10:00:00Z**" in lines[4]
+    assert text.index("plan: `staging`") < text.index("plan: `production`")
+    assert text.count("Apply will refuse this plan") == 2  # at the top, and in its own plan
+    clean = tmp_path / "clean.md"
+    run("combine", "--title", "syncbot plans", "--out", str(clean), staging, staging)
+    assert "[!CAUTION]" not in clean.read_text()
 
 
 def test_drift_issue_needs_exactly_one_of_file_and_resolved(env: dict[str, str]) -> None:

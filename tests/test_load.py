@@ -41,7 +41,10 @@ def test_work_tree_lists_config_files_sorted(tmp_path: Path) -> None:
     assert paths == sorted(paths)
     assert "skills/contract-analysis/__pycache__/run.cpython-311.pyc" in paths
     assert "registry/routes.yaml" in paths and "syncbot.yaml" in paths
-    assert not {"registry/nested/deep.yaml", "registry/notes.txt", "README.md"} & set(paths)
+    assert "README.md" not in paths
+    # files the bot does not read are listed as ignored, so that validate reports them
+    ignored = {f.path for f in WorkTree(root).files() if f.ignored}
+    assert ignored == {"registry/nested/deep.yaml", "registry/notes.txt"}
 
 
 def test_work_tree_never_follows_symlinks(tmp_path: Path) -> None:
@@ -251,3 +254,32 @@ def test_read_repo_keeps_what_parsed(tmp_path: Path) -> None:
     assert repo.skills["nda-drafting"].meta is not None
     assert repo.skills["nda-drafting"].front_matter is None
     assert repo.skills["contract-analysis"].complete
+
+
+def test_a_commit_and_the_work_tree_report_the_same_ignored_files(tmp_path: Path) -> None:
+    files = valid_files()
+    files["rollouts/staging.yml"] = files.pop("rollouts/staging.yaml")
+    files["registry/sub/more.yaml"] = "routes: []\n"
+    files["extra.yaml"] = "a: 1\n"
+    files[".pre-commit-config.yaml"] = "repos: []\n"
+    root = build_tree(tmp_path, files, commit=True)
+    expected = {
+        "rollouts/staging.yml": "only rollouts/*.yaml files are read (spelled .yaml)",
+        "registry/sub/more.yaml": "only files directly in registry/ are read, not in subfolders",
+        "extra.yaml": "unknown top-level YAML file: syncbot reads only syncbot.yaml and "
+        "routes-queries.yaml at the top",
+    }
+    for source in (WorkTree(root), GitTree(root, "HEAD")):
+        assert {f.path: f.ignored for f in source.files() if f.ignored} == expected
+    _, errors = read_repo(WorkTree(root))
+    assert {(e.rule, e.location.file) for e in errors if e.rule == "file-ignored"} == {
+        ("file-ignored", path) for path in expected
+    }
+
+
+def test_a_registry_that_is_a_file_is_ignored_in_a_commit_too(tmp_path: Path) -> None:
+    files = {k: v for k, v in valid_files().items() if not k.startswith("registry/")}
+    root = build_tree(tmp_path, {**files, "registry": "routes: []\n"}, commit=True)
+    for source in (WorkTree(root), GitTree(root, "HEAD")):
+        (found,) = [f for f in source.files() if f.ignored]
+        assert found.path == "registry" and "must be a folder" in str(found.ignored)

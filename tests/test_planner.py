@@ -195,10 +195,10 @@ def test_removed_skill_is_kept_without_prune_and_deleted_with_it() -> None:
 
 
 def test_prune_over_the_cap_is_blocked() -> None:
-    rows = [row_for(skill(f"s{i}"), f"id{i}") for i in range(4)]
+    rows = [row_for(skill(f"s{i}"), f"id{i}") for i in range(5)]
     plan = make_plan(
-        desired(),
-        live(api(*[(f"id{i}", "v1") for i in range(4)]), *rows),
+        desired(skill("s4")),  # one kept: deleting every skill is refused on its own
+        live(api(*[(f"id{i}", "v1") for i in range(5)]), *rows),
         PlanOptions(prune=True, max_deletions=3),
     )
     assert plan.blocked and "cap of 3" in str(plan.blocked[0].blocked)

@@ -17,6 +17,8 @@ from syncbot.live import RolloutRow, RouteRow, SkillRow, VersionRow
 from syncbot.targets import postgres
 from syncbot.targets.postgres import Database, DbWrites
 
+ALL_MIGRATIONS = [name for name, _ in postgres.migrations()]
+
 ENV = "staging"
 
 
@@ -85,10 +87,11 @@ def sql_rows(url: str, query: str) -> list[tuple[object, ...]]:
 
 def test_migrate_twice_is_a_noop(pg_url: str) -> None:
     with Database(pg_url) as db:
-        assert db.migrate() == ["0001_initial.sql"]
+        assert db.migrate() == ALL_MIGRATIONS
         assert db.migrate() == []
         db.ensure_migrated()
-    assert sql_rows(pg_url, "SELECT name FROM syncbot_migrations") == [("0001_initial.sql",)]
+    rows = sql_rows(pg_url, "SELECT name FROM syncbot_migrations ORDER BY name")
+    assert rows == [(name,) for name in ALL_MIGRATIONS]
 
 
 def test_concurrent_migrations_apply_each_file_once(pg_url: str) -> None:
@@ -103,12 +106,14 @@ def test_concurrent_migrations_apply_each_file_once(pg_url: str) -> None:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(results) == [[], [], [], ["0001_initial.sql"]]
+    # each file is applied exactly once, by whichever thread got to it first
+    assert sorted(name for applied in results for name in applied) == ALL_MIGRATIONS
+    assert len(results) == 4
 
 
 def test_unmigrated_database_says_to_run_migrate(pg_url: str) -> None:
     with Database(pg_url) as db:
-        assert db.pending_migrations() == ["0001_initial.sql"]
+        assert db.pending_migrations() == ALL_MIGRATIONS
         with pytest.raises(TargetError, match="run `syncbot db migrate`"):
             db.ensure_migrated()
         with pytest.raises(TargetError, match="syncbot db migrate"):
@@ -432,3 +437,28 @@ def test_a_lost_connection_fails_once_then_reconnects(db: Database) -> None:
     with pytest.raises(TargetError, match=r"^database: ping failed"):
         db.ping()
     db.ping()
+
+
+def test_a_run_recorded_finished_leaves_running_runs_alone(db: Database) -> None:
+    running = db.start_run(ENV, "c1", "alice", {}, dry_run=False)
+    plan = {"environment": ENV, "changes": [{"key": "a"}, {"key": "b"}]}
+    refused = db.record_run(
+        ENV, "c2", "bob", "refused", error="apply refused by policy (1 changes): …", plan=plan
+    )
+    listed = {r.id: r for r in db.list_runs(ENV, 10)}
+    assert listed[running].status == "running"  # no lock was held: not marked interrupted
+    assert (listed[refused].status, listed[refused].actor) == ("refused", "bob")
+    assert listed[refused].changes == 2 and listed[refused].finished_at is not None
+    assert listed[refused].plan is None and listed[refused].journal == ()  # listing is light
+    shown = db.run(refused)
+    assert shown is not None and shown.plan == plan and shown.error is not None
+    assert db.run(refused + 100) is None
+    with pytest.raises(ValueError, match="not a final run status"):
+        db.record_run(ENV, "c3", "bob", "running")
+
+
+def test_the_live_rollout_of_one_skill(db: Database) -> None:
+    apply(db, writes(["a"], bp=1250))
+    row = db.rollout(ENV, "a")
+    assert row is not None and (row.basis_points, row.salt) == (1250, "a")
+    assert db.rollout("production", "a") is None and db.rollout(ENV, "zzz") is None

@@ -18,6 +18,7 @@ import pytest
 import regex
 
 from syncbot import regexsafe
+from syncbot.regex_v8 import BRANCH_MARK, branches_kept_apart
 from syncbot.regexsafe import (
     Alt,
     Anchor,
@@ -243,6 +244,15 @@ REDOS = [
     ("(?:x.*)?y.*z", "n^3"),
     ("c*?[^a]*b", "n^3"),
     (r"[a-z]*_[a-z_]*_[a-z_]*$", "n^3"),
+    # Python merges these branches into one set; V8 tries them one by one (the `i` flag
+    # folds case), so each is exponential in Node.
+    ("(?:a|A)+$", "JavaScript tries the branches"),
+    ("(a|[a-z])+$", "JavaScript tries the branches"),
+    ("(?:[0-9]|[0-5])+x", "JavaScript tries the branches"),
+    ("(a|[ab])+c", "JavaScript tries the branches"),
+    ("(?:x|[xy])*z", "JavaScript tries the branches"),
+    ("(?:ab|AB){2,}c", "JavaScript tries the branches"),
+    ("x(?:[a-f]|[A-F]){1,40}y", "JavaScript tries the branches"),
 ]
 
 
@@ -270,10 +280,63 @@ def test_structural_redos_rules(pattern: str, fragment: str) -> None:
         "(a|b)+c",
         "(ab)+",
         r"(?:\d{1,3}\.){3}",
+        # branches that cannot match the same text, even case-insensitively
+        "(?:ab|ac)+d",
+        "(?:abc|abd)+$",
+        "(?:[a-m]|[n-z])+$",
+        "(?:x|[0-9]|y)+$",
     ],
 )
 def test_structurally_safe_shapes_pass(pattern: str) -> None:
     assert "regex-redos" not in rules(pattern)
+
+
+# --- how V8 reads alternations -------------------------------------------------------------
+
+MARK = BRANCH_MARK
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ("a|b", f"(?P<{MARK}0>a)|(?P<{MARK}1>b)"),
+        (
+            "(a|(?:b|c)|)d",
+            f"((?P<{MARK}0>a)|(?P<{MARK}1>(?:(?P<{MARK}2>b)|(?P<{MARK}3>c)))|(?P<{MARK}4>))d",
+        ),
+        (r"[(|)]\|(x)(a|b)", rf"[(|)]\|(x)((?P<{MARK}0>a)|(?P<{MARK}1>b))"),
+        ("abc", None),
+        (r"a\|b[|]", None),
+        ("(?P<n>a|b)", None),  # not portable: re's own reading is kept
+    ],
+)
+def test_branches_are_wrapped_so_re_cannot_merge_them(pattern: str, expected: str | None) -> None:
+    assert branches_kept_apart(pattern, regexsafe._tokens(pattern)) == expected
+
+
+def test_v8_view_keeps_single_character_branches_apart() -> None:
+    parsed = regexsafe._parsed("(?:a|A)+$")
+    assert isinstance(parsed, regexsafe._Parsed)
+    v8, text = regexsafe._v8_view("(?:a|A)+$", parsed, regexsafe._tokens("(?:a|A)+$"))
+    alternation = Alt((Seq((lit("a"),)), Seq((lit("A"),))))
+    assert v8.tree == Seq((Repeat(1, None, "greedy", Seq((alternation,))), Anchor("end")))
+    assert v8.named_groups == ()
+    # re's own reading is one class, which is why the old rules passed the pattern
+    assert parsed.tree == Seq(
+        (Repeat(1, None, "greedy", Seq((Chars(((97, 97), (65, 65))),))), Anchor("end"))
+    )
+    assert re.fullmatch(text, "aAa", re.IGNORECASE)
+
+
+def test_probe_reproduces_v8_backtracking_with_python_re() -> None:
+    # The rules already reject this shape; the probe is the layer under them, and only
+    # its V8 run (branches tried one by one) sees the problem.
+    parsed = regexsafe._parsed("(?:a|A)+$")
+    assert isinstance(parsed, regexsafe._Parsed)
+    v8, text = regexsafe._v8_view("(?:a|A)+$", parsed, regexsafe._tokens("(?:a|A)+$"))
+    assert regexsafe._probe("(?:a|A)+$", parsed.tree) is None
+    message = regexsafe._probe("(?:a|A)+$", parsed.tree, (text, v8.tree))
+    assert message is not None and "as JavaScript does" in message
 
 
 # Shapes no structural rule names; only the timed probe catches them.

@@ -6,12 +6,15 @@ import json
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
+from helpers import Content, build_tree, valid_files
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from syncbot import cli as cli_module
 from syncbot import routing
 from syncbot.desired import Pattern, Route
 from syncbot.routing import Recommendation, Router, SkillInfo, confidence, recommend
@@ -279,6 +282,10 @@ def test_documented_javascript_recommend_agrees() -> None:
         route("ghost", 1, Pattern("law")),
     ]
     cases = ["ANALIZĂ contract gdpr rgpd", "draft an NDA under law", "lege", "nothing", ""]
+    # the query length limit, counted in code points (an emoji is two UTF-16 units)
+    cases += [
+        f * (routing.MAX_QUERY_LENGTH - n) + "lege" for f in ("x", "\U0001f600") for n in (4, 3)
+    ]
     payload = {
         "routes": [r.as_dict() for r in routes],
         "skills": {n: {"type": s.type, "category": s.category} for n, s in SKILLS.items()},
@@ -301,3 +308,77 @@ def test_documented_javascript_recommend_agrees() -> None:
     for query, got in zip(cases, json.loads(done.stdout), strict=True):
         found = recommend(routes, query, skills=SKILLS)
         assert got == [[r.skill, r.route_key, r.priority, r.confidence] for r in found], query
+
+
+# --- the query length limit -----------------------------------------------------------
+
+LIMIT = routing.MAX_QUERY_LENGTH
+LEGE = route("statute-lookup", 2, Pattern("lege$"))
+
+
+@pytest.mark.parametrize(
+    ("filler", "room", "routed"),
+    [("x", 4, True), ("x", 3, False), ("\U0001f600", 4, True), ("\U0001f600", 3, False)],
+)
+def test_a_query_is_read_up_to_the_limit_in_code_points(
+    filler: str, room: int, routed: bool
+) -> None:
+    # An emoji is one code point (two UTF-16 units): the limit counts code points.
+    query = filler * (LIMIT - room) + "lege"
+    expected = ["statute-lookup"] if routed else []
+    assert skills_of(recommend([LEGE], query, skills=SKILLS)) == expected
+    assert Router([LEGE], SKILLS).recommend(query) == recommend([LEGE], query, skills=SKILLS)
+    assert routing.clip_query(query) == query[:LIMIT]
+
+
+def test_a_long_query_costs_no_more_than_one_at_the_limit() -> None:
+    # x.*y patterns cost O(n^2) on a query that repeats x: 56 KB of "review " took 35 s
+    # with the shipped patterns before the limit.
+    shipped = route("contract-analysis-ro", 1, Pattern("(review|check).*(contract|agreement)"))
+    started = time.perf_counter()
+    assert recommend([shipped], "review " * 8000, skills=SKILLS) == []
+    assert time.perf_counter() - started < 5
+
+
+# --- syncbot routes test ------------------------------------------------------------------
+
+
+def run_cli(root: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = cli_module.run(["--repo", str(root), *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def registry_with(pattern: str) -> dict[str, Content]:
+    files = valid_files()
+    registry = files["registry/routes.yaml"]
+    assert isinstance(registry, dict)
+    registry["routes"][1]["patterns"] = ["draft.*nda", pattern]
+    return files
+
+
+def test_routes_test_refuses_a_pattern_validate_rejects(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # This pattern took over 10 minutes on a 55-character query before the check.
+    root = build_tree(tmp_path, registry_with("([a-z ]*)*!"))
+    started = time.perf_counter()
+    code, out, err = run_cli(root, "routes", "test", "a" * 55, capsys=capsys)
+    assert time.perf_counter() - started < 10
+    lines = (root / "registry/routes.yaml").read_text().splitlines()
+    line = next(i for i, text in enumerate(lines, 1) if "([a-z ]*)*!" in text)
+    assert code == 1 and out == ""
+    assert f"registry/routes.yaml:{line}: regex-redos:" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_routes_test_reads_a_long_query_up_to_the_limit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = build_tree(tmp_path, valid_files())
+    query = "please draft an nda " + "x" * LIMIT + " contract analysis"
+    code, out, err = run_cli(root, "routes", "test", query, capsys=capsys)
+    assert code == 0
+    assert "nda-drafting" in out and "contract-analysis" not in out
+    assert f"routing reads only the first {LIMIT:,}" in err

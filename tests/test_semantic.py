@@ -504,7 +504,8 @@ def test_plan_markdown_from_the_cli_carries_the_explanations(
     capsys.readouterr()
     code = cli_module.run(["--repo", str(root), "plan", "--format", "markdown"])
     markdown = capsys.readouterr().out
-    assert code == 0, markdown
+    assert code == 1, markdown  # 5% -> 25% is still in its soak: apply will refuse it
+    assert markdown.index("Apply will refuse this plan") < markdown.index("| | target |")
     assert f"--- a/SKILL.md ({deployed[:12]})" in markdown
     assert "`Please run a contract analysis on this`: `contract-analysis` → (no skill)" in markdown
     assert "+20.00% of units enter (5% → 25%)" in markdown

@@ -153,8 +153,9 @@ def test_pr_plans_both_environments_into_one_sticky_comment() -> None:
     wanted = ["Plan staging", "Plan production", "Combine the plans", "Sticky PR comment"]
     assert [order.index(name) for name in wanted] == sorted(order.index(n) for n in wanted)
     combine = by_id["Combine the plans"]["run"]
-    assert combine.index("cat plan-staging.md") < combine.index("cat plan-production.md")
-    assert combine.rstrip().endswith("> plan.md")
+    assert combine.startswith("syncbot github combine")  # lifts refusals to the very top
+    assert combine.index("plan-staging.md") < combine.index("plan-production.md")
+    assert "--out plan.md" in combine
     script = runs("pr", "plan")
     assert script.count("syncbot github comment") == 1
     assert "syncbot github comment --file plan.md --marker syncbot-plan\n" in script + "\n"
@@ -184,6 +185,9 @@ def test_drift_opens_or_closes_the_issue_on_the_plan_exit_code() -> None:
     plan = next(s["run"] for _, s in steps("drift") if s.get("id") == "plan")
     assert "--format markdown --detailed-exitcode > drift.md" in flat(plan)
     assert by_condition["steps.plan.outputs.status == '0'"].endswith("--resolved")
+    # exit 1 (a target not compared, or refused) keeps the issue open and fails the job
+    incomplete = by_condition["steps.plan.outputs.status == '1'"]
+    assert "--file drift.md --incomplete" in incomplete and incomplete.endswith("exit 1\n")
 
 
 def test_ci_runs_lint_types_and_tests_against_postgres_and_redis() -> None:

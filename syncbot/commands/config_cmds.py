@@ -1,7 +1,8 @@
-"""Commands that read only the repository: validate, schema, routes test, rollout bucket."""
+"""Commands for authors: validate, schema, routes test, rollout bucket (from git, or --live)."""
 
 from __future__ import annotations
 
+from datetime import UTC
 from pathlib import Path
 
 import click
@@ -9,10 +10,13 @@ import click
 from syncbot.bucketing import bucket, in_rollout
 from syncbot.cli import App, _env, cli, env_option, pass_app
 from syncbot.desired import format_percentage
+from syncbot.errors import SyncbotError
 from syncbot.files.schemas import write_json_schemas
+from syncbot.lint.findings import Finding
+from syncbot.lint.routes import pattern_findings
 from syncbot.lint.validate import render_findings, validate
-from syncbot.ops import load_desired, open_source
-from syncbot.routing import SkillInfo, recommend
+from syncbot.ops import load_config, load_desired, open_source, read_live_rollout
+from syncbot.routing import MAX_QUERY_LENGTH, SkillInfo, recommend
 
 
 @cli.command("validate")
@@ -62,7 +66,14 @@ def routes_test(app: App, query: str, skill_type: str | None, category: str | No
     Example:
       syncbot routes test "I need to analyze this contract"
     """
-    desired = load_desired(app.repo, app.settings.environment)
+    loaded, desired = load_config(app.repo, app.settings.environment)
+    _refuse_unsafe_patterns(pattern_findings(loaded))
+    if len(query) > MAX_QUERY_LENGTH:
+        app.say(
+            f"note: the query has {len(query):,} characters; routing reads only the first "
+            f"{MAX_QUERY_LENGTH:,}",
+            err=True,
+        )
     skills = {n: SkillInfo(type=s.type, category=s.category) for n, s in desired.skills.items()}
     found = recommend(desired.routes, query, skills=skills, type=skill_type, category=category)
     if not found:
@@ -77,6 +88,17 @@ def routes_test(app: App, query: str, skill_type: str | None, category: str | No
     return 0
 
 
+def _refuse_unsafe_patterns(findings: list[Finding]) -> None:
+    """Run no pattern that validate rejects: one that backtracks catastrophically would hang."""
+    if findings:
+        first = findings[0]
+        more = f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""
+        raise SyncbotError(
+            f"refusing to route with a pattern that validate rejects: {first.file}:{first.line}: "
+            f"{first.rule}: {first.message}{more}; run `syncbot validate`"
+        )
+
+
 @cli.group("rollout")
 def rollout_group() -> None:
     """Rollout tools for authors."""
@@ -86,22 +108,76 @@ def rollout_group() -> None:
 @click.argument("skill")
 @click.argument("unit_id")
 @env_option
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Read the percentage and salt from the environment's database, not from git.",
+)
 @pass_app
-def rollout_bucket(app: App, skill: str, unit_id: str, environment: str | None) -> int:
+def rollout_bucket(app: App, skill: str, unit_id: str, environment: str | None, live: bool) -> int:
     """Show the bucket of UNIT_ID for SKILL, its percentage, and whether it is in.
 
+    Without --live the answer is the configuration's (the work tree); with --live it is
+    what the service sees now (the environment's database), and a line says when git
+    differs from it (a change merged but not applied yet).
+
     \b
-    Example:
+    Examples:
       syncbot rollout bucket contract-analysis-ro user-42 --env production
+      syncbot rollout bucket contract-analysis-ro user-42 --env production --live
     """
     env = _env(app, environment)
+    if live:
+        return _bucket_live(app, skill, unit_id, env)
     desired = load_desired(app.repo, env)
     if skill not in desired.skills:
         raise click.ClickException(f"unknown skill {skill!r}")
     rollout = desired.rollouts.get(skill)
     basis_points, salt = (rollout.basis_points, rollout.salt) if rollout else (0, skill)
+    _say_bucket(app, f"skill {skill} in {env}", basis_points, salt, unit_id)
+    return 0
+
+
+def _say_bucket(app: App, where: str, basis_points: int, salt: str, unit_id: str) -> None:
     value = bucket(salt, unit_id)
     verdict = "IN" if in_rollout(basis_points, value) else "OUT"
-    app.say(f"skill {skill} in {env}: {format_percentage(basis_points)}% (salt {salt!r})")
+    app.say(f"{where}: {format_percentage(basis_points)}% (salt {salt!r})")
     app.say(f"unit {unit_id!r}: bucket {value} of 10000, threshold {basis_points}: {verdict}")
+
+
+def _bucket_live(app: App, skill: str, unit_id: str, env: str) -> int:
+    row = read_live_rollout(app.settings, env, skill)
+    if row is None:
+        app.say(f"note: {env} has no rollout of {skill!r}: the service serves it to no one")
+        basis_points, salt = 0, skill
+    else:
+        basis_points, salt = row.basis_points, row.salt
+    _say_bucket(app, f"skill {skill} in {env} (live)", basis_points, salt, unit_id)
+    if row is not None and row.changed_at is not None:
+        commit = (row.commit or "unknown")[:12]
+        since = row.changed_at.astimezone(UTC)
+        app.say(f"live since {since:%Y-%m-%d %H:%M} UTC (commit {commit})")
+    for line in git_differs(app, env, skill, basis_points, salt):
+        app.say(line)
     return 0
+
+
+def git_differs(app: App, env: str, skill: str, live_bp: int, live_salt: str) -> list[str]:
+    """Lines saying how the work tree's rollout of `skill` differs from live, if it does."""
+    try:
+        desired = load_desired(app.repo, env)
+    except SyncbotError as exc:
+        return [f"git not compared: {exc.message}"]
+    rollout = desired.rollouts.get(skill) if skill in desired.skills else None
+    git_bp, git_salt = (rollout.basis_points, rollout.salt) if rollout else (0, skill)
+    lines = []
+    if git_bp != live_bp:
+        lines.append(
+            f"git says {format_percentage(git_bp)}%, live says "
+            f"{format_percentage(live_bp)}%: not applied yet?"
+        )
+    if git_salt != live_salt and (git_bp or live_bp):
+        lines.append(f"git salt {git_salt!r}, live salt {live_salt!r}: not applied yet?")
+    if skill not in desired.skills:
+        lines.append(f"note: {skill!r} is not a skill in git")
+    return lines

@@ -10,13 +10,17 @@ import click
 
 from syncbot.applier import ApplyOptions, ApplyResult, apply
 from syncbot.cli import EXIT_CHANGES, App, _env, cli, dump_json, env_option, pass_app
-from syncbot.errors import SyncbotError
+from syncbot.desired import DesiredState
+from syncbot.errors import PolicyError, SyncbotError, TargetError
+from syncbot.history import render_list, render_show, run_dict, show_dict
+from syncbot.live import LiveState
 from syncbot.ops import (
     actor,
     doctor_connections,
     doctor_env,
     load_config,
     load_desired,
+    record_invalid_config,
     status,
     stricter_than_applied,
 )
@@ -26,11 +30,16 @@ from syncbot.reader import read_live
 from syncbot.redact import redact_data
 from syncbot.render import render_plan, render_text
 from syncbot.semantic import explain, read_deployed_files
-from syncbot.session import open_targets
+from syncbot.session import Targets, open_targets
 from syncbot.targets.postgres import Database
 
 prune_option = click.option(
     "--prune", is_flag=True, help="Delete skills removed from git (capped)."
+)
+allow_delete_all_option = click.option(
+    "--allow-delete-all",
+    is_flag=True,
+    help="Allow deleting every route or every rollout of the environment (refused otherwise).",
 )
 
 
@@ -53,7 +62,8 @@ prune_option = click.option(
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes.")
 @prune_option
-@click.option("--max-deletions", type=click.IntRange(min=0))
+@click.option("--max-deletions", type=click.IntRange(min=0), help="Override prune.max_deletions.")
+@allow_delete_all_option
 @pass_app
 def plan_cmd(
     app: App,
@@ -65,8 +75,13 @@ def plan_cmd(
     detailed_exitcode: bool,
     prune: bool,
     max_deletions: int | None,
+    allow_delete_all: bool,
 ) -> int:
     """Show what apply would change, and why.
+
+    Exits 1, after showing the plan, when apply would refuse it (policy) or when a live
+    system could not be read (the plan is then incomplete), with or without
+    --detailed-exitcode.
 
     \b
     Examples:
@@ -80,12 +95,13 @@ def plan_cmd(
     options = PlanOptions(
         prune=prune,
         max_deletions=max_deletions,
+        allow_delete_all=allow_delete_all,
         now_epoch_s=time.time(),
         max_cache_entries=app.settings.max_cache_size,
     )
     with open_targets(app.settings) as targets:
         desired = stricter_than_applied(app.repo, desired, targets.db)
-        live = read_live(targets, desired)
+        live = read_live_or_report(app, targets, desired, fmt)
     plan = make_plan(desired, live, options)
     if out_file is not None:
         out_file.write_text(
@@ -96,7 +112,35 @@ def plan_cmd(
         old_files = read_deployed_files(app.repo, plan, desired, live)
         explanations = explain(plan, desired, live, loaded, old_files)
     app.say(render_plan(plan, fmt, explanations).rstrip("\n"))
+    refuse_unusable(plan)
     return EXIT_CHANGES if (detailed_exitcode and not plan.is_empty) else 0
+
+
+def read_live_or_report(app: App, targets: Targets, desired: DesiredState, fmt: str) -> LiveState:
+    """The live state; when a system cannot be read, the plan output still says which
+    one was not compared (a PR comment or drift issue then shows it) before exit 1."""
+    try:
+        return read_live(targets, desired)
+    except TargetError as exc:
+        why = exc.message.removeprefix(f"{exc.target}: ")
+        stub = Plan(desired.environment, desired.commit, (), uncompared={exc.target: why})
+        app.say(render_plan(stub, fmt).rstrip("\n"))
+        raise TargetError(exc.target, f"not compared, nothing planned: {why}") from exc
+
+
+def refuse_unusable(plan: Plan) -> None:
+    """Exit 1 after the plan is shown: a plan apply will refuse, or one that could not
+    compare a target, must never read as a green check (`--detailed-exitcode` included)."""
+    unknown = [f"{target} not compared ({why})" for target, why in sorted(plan.uncompared.items())]
+    if plan.refused:
+        count = len(plan.refused)
+        refused = (
+            f"apply will refuse this plan: {count} change{'s' if count > 1 else ''} "
+            "refused by policy (listed at the top of the plan)"
+        )
+        raise PolicyError("; ".join([refused, *unknown]))
+    if unknown:
+        raise SyncbotError("plan incomplete: " + "; ".join(unknown))
 
 
 @cli.command("apply")
@@ -110,6 +154,7 @@ def plan_cmd(
 )
 @prune_option
 @click.option("--max-deletions", type=click.IntRange(min=0), help="Override prune.max_deletions.")
+@allow_delete_all_option
 @click.option(
     "--lock-timeout",
     type=click.FloatRange(min=0),
@@ -126,6 +171,7 @@ def apply_cmd(
     plan_file: Path | None,
     prune: bool,
     max_deletions: int | None,
+    allow_delete_all: bool,
     lock_timeout: float,
     dry_run: bool,
 ) -> int:
@@ -139,13 +185,19 @@ def apply_cmd(
     """
     saved = load_saved_plan(plan_file) if plan_file else None
     env = saved.environment if saved else _env(app, environment)
-    desired = load_desired(app.repo, env, saved.commit if saved else ref, full_check=True)
+    ref = saved.commit if saved else ref
+    try:
+        desired = load_desired(app.repo, env, ref, full_check=True)
+    except SyncbotError as exc:
+        record_invalid_config(app.settings, app.repo, env, ref, actor(app.repo), exc.message)
+        raise
     options = ApplyOptions(
         prune=prune,
         max_deletions=max_deletions,
+        allow_delete_all=allow_delete_all,
         lock_timeout_s=lock_timeout,
         dry_run=dry_run,
-        actor=actor(),
+        actor=actor(app.repo),
         saved_plan=saved,
         max_cache_entries=app.settings.max_cache_size,
     )
@@ -160,6 +212,11 @@ def apply_cmd(
         raise SyncbotError(
             "the database is committed but the cache could not be updated (run degraded); "
             "the next apply repairs it"
+        )
+    if not result.plan.complete:
+        missing = ", ".join(f"{t} ({why})" for t, why in sorted(result.plan.uncompared.items()))
+        raise SyncbotError(
+            f"not compared and not written: {missing}; apply again when it is reachable"
         )
     return 0
 
@@ -177,6 +234,10 @@ def load_saved_plan(path: Path) -> Plan:
 
 
 def result_line(result: ApplyResult) -> str:
+    if result.plan.is_empty and not result.plan.complete:
+        return "No changes found in the targets that could be read: " + ", ".join(
+            f"{target} not compared" for target in sorted(result.plan.uncompared)
+        )
     if result.plan.is_empty:
         return "Nothing to do."
     run = f" (run {result.run_id})" if result.run_id is not None else ""
@@ -229,26 +290,82 @@ def doctor_cmd(app: App, environment: str | None) -> int:
     return 0 if all(c.ok for c in checks) else 1
 
 
-@cli.command("history")
+history_format = click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+
+
+@cli.group("history", invoke_without_command=True)
 @env_option
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
-@pass_app
-def history_cmd(app: App, environment: str | None, limit: int) -> int:
-    """Applied runs, newest first: commit, actor, changes, status."""
-    if not app.settings.database_url:
-        raise SyncbotError("DATABASE_URL is not set")
-    with Database(app.settings.database_url) as db:
-        runs = db.history(_env(app, environment), limit)
-    for run in runs:
-        changes = (run.summary or {}).get("changes", "?")
-        commit = (run.commit or "work tree")[:12]
-        app.say(
-            f"#{run.id:<5} {run.started_at:%Y-%m-%d %H:%M:%S}  {commit:<12} {run.actor:<16} "
-            f"{changes!s:>4} changes  {run.status}" + (f"  ({run.error})" if run.error else "")
-        )
-    if not runs:
-        app.say("no runs yet")
+@history_format
+@click.pass_context
+def history_group(ctx: click.Context, environment: str | None, limit: int, fmt: str) -> int:
+    """Every run, newest first, refused and failed ones too: when, commit, actor, changes,
+    status and the reason it did not succeed. `history show RUN` prints one run's plan
+    and journal.
+
+    \b
+    Examples:
+      syncbot history --env production --limit 5
+      syncbot history show 42 --env production
+      syncbot history --format json
+    """
+    if ctx.invoked_subcommand is not None:
+        return 0
+    app = ctx.find_object(App)
+    assert app is not None
+    with _history_db(app) as db:
+        runs = db.list_runs(_env(app, environment), limit)
+    if fmt == "json":
+        app.say(dump_json([run_dict(run) for run in runs]))
+    else:
+        app.say(render_list(runs))
     return 0
+
+
+@history_group.command("show")
+@click.argument("run_ref", metavar="RUN")
+@env_option
+@history_format
+@click.pass_context
+def history_show(ctx: click.Context, run_ref: str, environment: str | None, fmt: str) -> int:
+    """One run: its record, the plan it made and its journal (each mutation and outcome).
+
+    Without --env the run is shown whatever its environment (run ids are unique in a
+    database); with --env it must be a run of that environment.
+
+    \b
+    Example:
+      syncbot history show 42 --env production
+    """
+    app = ctx.find_object(App)
+    assert app is not None
+    run_id = _run_id(run_ref)
+    wanted = environment or (ctx.parent.params.get("environment") if ctx.parent else None)
+    with _history_db(app) as db:
+        run = db.run(run_id)
+    if run is None:
+        raise SyncbotError(f"no run {run_id} in this database (see `syncbot history`)")
+    if wanted and run.environment != wanted:
+        raise SyncbotError(
+            f"run {run_id} is a {run.environment} run, not {wanted}: use --env {run.environment}"
+        )
+    app.say(dump_json(show_dict(run)) if fmt == "json" else render_show(run))
+    return 0
+
+
+def _run_id(text: str) -> int:
+    digits = text.strip().lstrip("#")
+    if not digits.isdigit() or not digits.isascii():
+        raise SyncbotError(f"not a run id: {text!r} (a number from `syncbot history`)")
+    return int(digits)
+
+
+def _history_db(app: App) -> Database:
+    if not app.settings.database_url:
+        raise SyncbotError("DATABASE_URL is not set (run `syncbot doctor` for help)")
+    return Database(app.settings.database_url)
 
 
 @cli.group("db")

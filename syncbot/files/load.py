@@ -67,8 +67,15 @@ def load_repo(source: Source) -> LoadedRepo:
 
 def read_repo(source: Source) -> tuple[LoadedRepo, list[ConfigError]]:
     """Whatever parsed, and every YAML, schema and skill-folder error (sorted by place)."""
-    files = source.files()
-    errors: list[ConfigError] = []
+    listed = source.files()
+    # a file the bot would skip is an error: skipped quietly, a renamed rollouts file
+    # would turn every skill off
+    errors = [
+        ConfigError("file-ignored", Location(f.path, 1), f"{f.ignored}: rename or move it")
+        for f in listed
+        if f.ignored
+    ]
+    files = tuple(f for f in listed if not f.ignored)
     lines: dict[str, LineMap] = {}
     config = _read_config(files, errors, lines)
     max_bytes = config.limits.max_file_bytes

@@ -4,6 +4,10 @@ Both list the same paths in the same sorted order: everything under `skills/` (c
 files and symlinks included, so that validate can report them), `registry/*.yaml`,
 `rollouts/*.yaml`, `syncbot.yaml` and `routes-queries.yaml`. Symlinks are never followed:
 their `data` is None.
+
+The same listing also carries, marked `ignored` with the reason, every file the bot would
+otherwise skip without a word: `rollouts/x.yml`, `registry/sub/x.yaml`, a `registry` that
+is a file or a symlink, an unknown top-level YAML file. Loading reports them as errors.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ class SourceFile:
     path: str
     data: bytes | None
     is_symlink: bool = False
+    ignored: str | None = None  # why the bot would not read it (reported, never skipped)
 
 
 class Source(Protocol):
@@ -51,6 +56,26 @@ class SourceError(SyncbotError):
 
 
 CONFIG_ROOTS = ("skills", "registry", "rollouts", "syncbot.yaml")
+ROOT_MARKER = "syncbot.yaml"
+
+
+def find_repo_root(start: Path) -> Path:
+    """The nearest folder at or above `start` that holds syncbot.yaml, as git finds .git.
+
+    Run from `skills/` the root is still found; run from a folder outside any
+    configuration repository, nothing is read: reading there would see no files, and a
+    plan of "no files" deletes everything.
+    """
+    here = Path(start).resolve()
+    if not here.is_dir():
+        raise SourceError(f"{start} is not a folder")
+    for folder in (here, *here.parents):
+        if (folder / ROOT_MARKER).is_file():
+            return folder
+    raise SourceError(
+        f"not inside a syncbot repository: no {ROOT_MARKER} in {here} or any folder above it "
+        "(run from the repository, or pass --repo PATH)"
+    )
 
 
 def is_config_path(path: str) -> bool:
@@ -61,6 +86,37 @@ def is_config_path(path: str) -> bool:
     if top in _FILE_KINDS:
         return "/" not in rest and rest.endswith(".yaml")
     return path in _ROOT_FILES
+
+
+_FOLDERS = ("skills", *sorted(_FILE_KINDS))
+_YAML = (".yaml", ".yml")
+
+
+def ignored_reason(path: str, *, is_folder: bool = True) -> str | None:
+    """Why the bot would skip this path, or None (read, or none of its business).
+
+    `is_folder` says whether a top-level `skills`, `registry` or `rollouts` is a real
+    folder (not a file or a symlink)."""
+    top, _, rest = path.partition("/")
+    if not rest:
+        return _top_level_reason(top, is_folder)
+    name = rest.rsplit("/", 1)[-1]
+    if top not in _FILE_KINDS or name.startswith("."):
+        return None
+    if "/" in rest:
+        return f"only files directly in {top}/ are read, not in subfolders"
+    if not rest.endswith(".yaml"):
+        return f"only {top}/*.yaml files are read (spelled .yaml)"
+    return None
+
+
+def _top_level_reason(name: str, is_folder: bool) -> str | None:
+    if name in _FOLDERS:
+        return None if is_folder else f"{name} must be a folder, not a file or a symlink"
+    if name.startswith(".") or not name.endswith(_YAML) or name in _ROOT_FILES:
+        return None
+    known = " and ".join(_ROOT_FILES)
+    return f"unknown top-level YAML file: syncbot reads only {known} at the top"
 
 
 class WorkTree:
@@ -87,15 +143,26 @@ class WorkTree:
         return f"{sha}-dirty" if dirty else sha
 
     def files(self) -> tuple[SourceFile, ...]:
-        found = [self._read(path) for path in self._walk() if is_config_path(path)]
+        found = []
+        for path in self._walk():
+            is_folder = path not in _FOLDERS  # a top-level folder is listed only when it is not one
+            why = ignored_reason(path, is_folder=is_folder)
+            if why is not None:
+                found.append(SourceFile(path, None, os.path.islink(self.root / path), why))
+            elif is_config_path(path):
+                found.append(self._read(path))
         return tuple(sorted(found))
 
     def _walk(self) -> Iterator[str]:
-        for top in ("skills", "registry", "rollouts"):
-            yield from self._walk_dir(self.root / top, top)
-        for name in _ROOT_FILES:
-            if os.path.lexists(self.root / name):
-                yield name
+        for top in _FOLDERS:
+            directory = self.root / top
+            if os.path.lexists(directory) and (directory.is_symlink() or not directory.is_dir()):
+                yield top
+            else:
+                yield from self._walk_dir(directory, top)
+        for entry in sorted(os.listdir(self.root)):
+            if entry not in _FOLDERS and not os.path.isdir(self.root / entry):
+                yield entry
 
     def _walk_dir(self, directory: Path, prefix: str) -> Iterator[str]:
         if directory.is_symlink() or not directory.is_dir():
@@ -156,7 +223,12 @@ class GitTree:
         for item in tree.traverse():
             # traverse() from a subtree still yields paths from the repository root.
             path = str(item.path)[len(prefix) + 1 :] if prefix else str(item.path)
-            if item.type != "tree" and is_config_path(path):
+            if item.type == "tree":
+                continue
+            why = ignored_reason(path, is_folder=False)
+            if why is not None:
+                found.append(SourceFile(path, None, item.mode == SYMLINK_MODE, why))
+            elif is_config_path(path):
                 found.append(git_file(path, item))
         return tuple(sorted(found))
 

@@ -33,6 +33,11 @@ def route_findings(repo: LoadedRepo) -> list[Finding]:
     return findings
 
 
+def pattern_findings(repo: LoadedRepo) -> list[Finding]:
+    """The regex rules alone: what every pattern must pass before it runs on a query."""
+    return [finding for item in _placed_routes(repo) for finding in _pattern_findings(repo, item)]
+
+
 def _placed_routes(repo: LoadedRepo) -> list[_Placed]:
     placed = []
     for file, registry in sorted(repo.registry.items()):

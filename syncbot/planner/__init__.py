@@ -12,6 +12,7 @@ from syncbot.plan import DRIFT, NEW, REMOVED, Change, Plan, sorted_changes
 from syncbot.planner.cache import plan_entries, plan_snapshot
 from syncbot.planner.config import plan_rollouts, plan_routes
 from syncbot.planner.context import Context, PlanOptions
+from syncbot.planner.guards import deletion_refusal
 from syncbot.planner.skills import (
     Placement,
     db_change,
@@ -44,7 +45,14 @@ def make_plan(desired: DesiredState, live: LiveState, options: PlanOptions | Non
         fingerprints={c.object_id: fingerprint(c.before) for c in changes},
         notes=tuple(notes),
         api_enabled=ctx.api_enabled,
+        uncompared=_uncompared(live),
     )
+
+
+def _uncompared(live: LiveState) -> dict[str, str]:
+    if live.cache.available:
+        return {}
+    return {"cache": live.cache.error or "Redis could not be read"}
 
 
 def _plan_skills(
@@ -98,19 +106,10 @@ def _plan_removed(ctx: Context, notes: list[str], duplicates: list[Change]) -> l
     orphans += duplicates
     changes = [c for name in removed for c in plan_removed(ctx, ctx.live.db.skills[name])]
     changes += orphans
+    every_row = len(removed) >= 2 and len(removed) == len(ctx.live.db.skills)
     removed += [c.key for c in orphans]
-    cap = (
-        ctx.options.max_deletions
-        if ctx.options.max_deletions is not None
-        else ctx.desired.max_deletions
-    )
-    if len(removed) <= cap:
-        return changes
-    why = (
-        f"{len(removed)} skill deletions exceed the cap of {cap} "
-        "(prune.max_deletions or --max-deletions)"
-    )
-    return [replace(c, blocked=why) for c in changes]
+    why = deletion_refusal(ctx, "skill", len(removed), all_of_them=every_row)
+    return changes if why is None else [replace(c, blocked=why) for c in changes]
 
 
 def _guard_listing(ctx: Context, api: list[Change], notes: list[str]) -> list[Change]:

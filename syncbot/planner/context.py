@@ -21,6 +21,8 @@ CLOCK_SKEW = timedelta(seconds=5)
 class PlanOptions:
     prune: bool = False
     max_deletions: int | None = None
+    # deleting every route (or every rollout) of an environment is refused without it
+    allow_delete_all: bool = False
     now_epoch_s: float | None = None  # the caller's clock: the planner has none of its own
     max_cache_entries: int = 100
 

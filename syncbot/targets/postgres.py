@@ -35,7 +35,17 @@ Connection = psycopg.Connection[DictRow]
 
 CONNECT_TIMEOUT_S = 5
 RUN_STATUSES = frozenset(
-    {"running", "db-committed", "succeeded", "degraded", "failed", "interrupted", "noop", "dry-run"}
+    {
+        "running",
+        "db-committed",
+        "succeeded",
+        "degraded",
+        "failed",
+        "interrupted",
+        "noop",
+        "dry-run",
+        "refused",
+    }
 )
 FINAL_STATUSES = RUN_STATUSES - {"running", "db-committed"}
 _MIGRATION_NAME = re.compile(r"\d{4}_[a-z0-9_]+\.sql")
@@ -74,6 +84,9 @@ class RunRecord:
     summary: Mapping[str, Any] | None
     journal: tuple[Mapping[str, Any], ...] = field(default=())
     error: str | None = None
+    plan: Mapping[str, Any] | None = None
+    changes: int | None = None
+    lock_pid: int | None = None
 
     @property
     def journal_length(self) -> int:
@@ -115,14 +128,14 @@ SELECT
   (SELECT r.status <> 'succeeded' AND NOT r.journal @> '[{"op": "cache", "outcome": "ok"}]'
      FROM sync_runs r
     WHERE r.environment = %(environment)s AND NOT r.dry_run
-      AND (r.journal @> '[{"op": "db-commit"}]'
+      AND (r.journal @> '[{"op": "db-commit", "outcome": "ok"}]'
            OR r.journal @> '[{"op": "cache", "outcome": "ok"}]')
     ORDER BY r.id DESC LIMIT 1) AS cache_behind,
   -- creates the bot started in its recent runs: the proof that an unknown API skill
   -- carrying one of our names was made by us (a create that landed after its retry)
   (SELECT coalesce(jsonb_agg(jsonb_build_object('skill', e->>'skill', 'at', e->>'at')), '[]')
      FROM (SELECT journal FROM sync_runs WHERE environment = %(environment)s
-            ORDER BY id DESC LIMIT 50) r,
+              AND journal <> '[]' ORDER BY id DESC LIMIT 50) r,
           jsonb_array_elements(r.journal) e
     WHERE e->>'op' = 'upload' AND e->>'action' = 'create' AND e->>'outcome' = 'started')
     AS create_attempts
@@ -264,6 +277,18 @@ SET journal = journal || (
 WHERE id = %(run_id)s
 """
 
+# a run that ends before it starts writing (refused, failed early, nothing to do): one
+# finished row, touching no other run, so it needs no lock; the start is the client's
+# clock, never later than the server's end
+_RECORD_RUN = """
+INSERT INTO sync_runs (environment, commit, actor, dry_run, started_at, finished_at, status,
+                       plan, summary, error, lock_pid)
+VALUES (%(environment)s, %(commit)s, %(actor)s, false,
+        least(coalesce(%(started_at)s, now()), now()), now(),
+        %(status)s, %(plan)s, %(summary)s, %(error)s, %(lock_pid)s)
+RETURNING id
+"""
+
 _FINISH_RUN = """
 UPDATE sync_runs SET status = %(status)s, finished_at = now(), error = %(error)s,
     summary = %(summary)s
@@ -276,12 +301,33 @@ SELECT id, environment, commit, actor, dry_run, started_at, finished_at, status,
 FROM sync_runs WHERE environment = %s ORDER BY id DESC LIMIT %s
 """
 
-# 'degraded' committed the database; a '-dirty' commit names no state git can show again
+# 'degraded' committed the database, 'noop' found live equal to its commit; a '-dirty'
+# commit names no state git can show again
 _LAST_APPLIED = """
 SELECT commit FROM sync_runs
-WHERE environment = %s AND NOT dry_run AND status IN ('succeeded', 'degraded')
+WHERE environment = %s AND NOT dry_run AND status IN ('succeeded', 'degraded', 'noop')
   AND commit IS NOT NULL AND commit NOT LIKE '%%-dirty'
 ORDER BY id DESC LIMIT 1
+"""
+
+# the listing leaves plans and journals on the server: they grow with the number of skills
+_RUN_LIST = """
+SELECT id, environment, commit, actor, dry_run, started_at, finished_at, status, summary,
+       error, lock_pid,
+       coalesce((summary->>'changes')::integer, jsonb_array_length(plan->'changes')) AS changes
+FROM sync_runs WHERE environment = %s ORDER BY id DESC LIMIT %s
+"""
+
+_RUN = """
+SELECT id, environment, commit, actor, dry_run, started_at, finished_at, status, summary,
+       journal, error, plan, lock_pid,
+       coalesce((summary->>'changes')::integer, jsonb_array_length(plan->'changes')) AS changes
+FROM sync_runs WHERE id = %s
+"""
+
+_ROLLOUT = """
+SELECT skill_name, (percentage * 100)::integer AS basis_points, salt, changed_at, commit
+FROM skill_rollouts WHERE environment = %s AND skill_name = %s
 """
 
 _COUNTS = """
@@ -475,8 +521,11 @@ def _run_record(d: Mapping[str, Any]) -> RunRecord:
         finished_at=d["finished_at"],
         status=d["status"],
         summary=d["summary"],
-        journal=tuple(d["journal"]),
+        journal=tuple(d.get("journal") or ()),
         error=d["error"],
+        plan=d.get("plan"),
+        changes=d.get("changes"),
+        lock_pid=d.get("lock_pid"),
     )
 
 
@@ -659,12 +708,30 @@ class Database:
         return [_run_record(r) for r in rows]
 
     def last_applied_commit(self, environment: str) -> str | None:
-        """The commit of the newest run that changed the live systems (None before any)."""
+        """The commit live was last made equal to: the newest succeeded, degraded or noop run."""
         with self._errors("cannot read the run history"):
             if not self._fetchone("SELECT to_regclass('sync_runs') IS NOT NULL AS ok")["ok"]:
                 return None
             row = self._exec(_LAST_APPLIED, (environment,)).fetchone()
         return None if row is None else str(row["commit"])
+
+    def list_runs(self, environment: str, limit: int) -> list[RunRecord]:
+        """The newest runs, without their plans and journals (see `run`)."""
+        with self._errors("cannot read the run history"):
+            rows = self._exec(_RUN_LIST, (environment, limit)).fetchall()
+        return [_run_record(r) for r in rows]
+
+    def run(self, run_id: int) -> RunRecord | None:
+        """One run with its stored plan and journal; None when there is no such run."""
+        with self._errors(f"cannot read run {run_id}"):
+            row = self._exec(_RUN, (run_id,)).fetchone()
+        return None if row is None else _run_record(row)
+
+    def rollout(self, environment: str, skill: str) -> RolloutRow | None:
+        """The skill's live rollout in `environment`; None when it has none (0%)."""
+        with self._errors(f"cannot read the rollout of {skill}"):
+            row = self._exec(_ROLLOUT, (environment, skill)).fetchone()
+        return None if row is None else _rollout_row(row)
 
     def counts(self, environment: str) -> dict[str, int]:
         with self._errors("cannot count rows"):
@@ -758,6 +825,39 @@ class Database:
         }
         with self._errors("cannot record the run"):
             return int(self._fetchone(_START_RUN, params)["id"])
+
+    def record_run(
+        self,
+        environment: str,
+        commit: str | None,
+        actor: str,
+        status: str,
+        *,
+        started_at: datetime | None = None,
+        error: str | None = None,
+        plan: Mapping[str, Any] | None = None,
+        summary: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Record a run that ended before its first write, finished, in one statement.
+
+        Unlike `start_run` it leaves other runs alone, so it is safe without the lock
+        (a refusal before the lock was taken, a lock that was never granted).
+        """
+        if status not in FINAL_STATUSES:
+            raise ValueError(f"not a final run status: {status!r}")
+        params = {
+            "environment": environment,
+            "commit": commit,
+            "actor": actor,
+            "status": status,
+            "started_at": started_at,
+            "error": None if error is None else redact_text(error, self._secrets),
+            "plan": None if plan is None else Jsonb(dict(plan)),
+            "summary": None if summary is None else Jsonb(dict(summary)),
+            "lock_pid": self._lock_pid,
+        }
+        with self._errors("cannot record the run"):
+            return int(self._fetchone(_RECORD_RUN, params)["id"])
 
     def close_dead_runs(self, environment: str) -> int:
         """Mark unfinished runs `interrupted`; returns how many. Hold the apply lock."""

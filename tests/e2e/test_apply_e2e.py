@@ -157,7 +157,9 @@ def test_prune_deletes_only_with_the_flag_and_within_the_cap(
         }
     )
     repo.commit("remove two")
-    refused = cli("apply", "--prune", "--max-deletions", "1")
+    every = cli("apply", "--prune")  # every skill at once: refused even under the cap
+    assert every.code == 1 and "plan deletes all 2 skills" in every.err
+    refused = cli("apply", "--prune", "--max-deletions", "1", "--allow-delete-all")
     assert refused.code == 1 and "cap of 1" in refused.err
     assert api_skill_count(emulator) == 2
 

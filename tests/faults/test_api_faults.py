@@ -331,7 +331,9 @@ def test_a_persistent_outage_fails_fast_and_writes_nothing(
     assert_clean_failure(result, "circuit open")
     assert emulator.stats.requests <= 3  # the breaker stopped the retries
     nothing_written(pg_url, redis_url, redis_prefix)
-    assert runs(pg_url) == []
+    (failed,) = runs(pg_url)  # nothing written but the record of the failed run
+    assert failed["status"] == "failed" and "circuit open" in failed["error"], failed
+    assert failed["journal"] == []
     converges(cli, emulator, pg_url)
 
 

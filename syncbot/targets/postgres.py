@@ -852,8 +852,10 @@ class Database:
             "status": status,
             "started_at": started_at,
             "error": None if error is None else redact_text(error, self._secrets),
-            "plan": None if plan is None else Jsonb(dict(plan)),
-            "summary": None if summary is None else Jsonb(dict(summary)),
+            "plan": None if plan is None else Jsonb(redact_data(dict(plan), self._secrets)),
+            "summary": (
+                None if summary is None else Jsonb(redact_data(dict(summary), self._secrets))
+            ),
             "lock_pid": self._lock_pid,
         }
         with self._errors("cannot record the run"):

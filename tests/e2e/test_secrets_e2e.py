@@ -20,6 +20,8 @@ COMMANDS = (
     ("plan",),
     ("apply",),
     ("history",),
+    ("history", "show", "1"),  # the first run's plan and journal
+    ("history", "--format", "json"),
     ("plan", "--format", "json"),
 )
 

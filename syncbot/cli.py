@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -19,8 +20,9 @@ import click
 from syncbot import __version__
 from syncbot.errors import SyncbotError
 from syncbot.files.source import find_repo_root
-from syncbot.redact import redact_text
+from syncbot.redact import redact_text, register
 from syncbot.settings import Settings
+from syncbot.textsafe import for_log, for_terminal, visible
 
 EXIT_CHANGES = 2
 EXIT_INTERNAL = 3
@@ -45,13 +47,16 @@ class App:
             self._root = find_repo_root(self.start)
         return self._root
 
-    def say(self, text: str = "", *, err: bool = False) -> None:
+    def say(self, text: str = "", *, err: bool = False, commands: bool = False) -> None:
+        """Print with secrets masked and control characters escaped; only `commands=True`
+        (validate --format github) may print workflow commands."""
         if not (self.quiet and not err):
-            click.echo(redact_text(text, self.settings.secrets()), err=err)
+            safe = redact_text(text, self.settings.secrets())
+            click.echo(visible(safe) if commands else for_terminal(safe), err=err)
 
     def progress(self, text: str) -> None:
         if not self.quiet and sys.stderr.isatty():
-            click.echo(f"  … {redact_text(text, self.settings.secrets())}", err=True)
+            click.echo(f"  … {for_log(redact_text(text, self.settings.secrets()))}", err=True)
 
 
 pass_app = click.make_pass_decorator(App)
@@ -105,12 +110,16 @@ def run(argv: list[str] | None = None) -> int:
     settings_secrets: tuple[str, ...] = ()
     try:
         settings_secrets = Settings.from_env().secrets()
+        register(settings_secrets)
+        _log_through_redaction()
         result = cli.main(args=argv, prog_name="syncbot", standalone_mode=False)
         return int(result or 0)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
-        click.echo(f"error: {exc.format_message()}", err=True)
+        click.echo(
+            for_log(redact_text(f"error: {exc.format_message()}", settings_secrets)), err=True
+        )
         return 1
     except click.exceptions.Abort:
         return EXIT_INTERRUPTED
@@ -127,11 +136,27 @@ def _report(
     exc: BaseException, secrets: tuple[str, ...], code: int, prefix: str = "error: "
 ) -> int:
     message = exc.message if isinstance(exc, SyncbotError) else f"{type(exc).__name__}: {exc}"
-    click.echo(redact_text(prefix + " ".join(message.split()), secrets), err=True)
+    click.echo(for_log(redact_text(prefix + " ".join(message.split()), secrets)), err=True)
     if _VERBOSE[0]:
         detail = "".join(traceback.format_exception(exc))
-        click.echo(redact_text(detail, secrets), err=True)
+        click.echo(for_terminal(redact_text(detail, secrets)), err=True)
     return code
+
+
+def _log_through_redaction() -> None:
+    """Every log record of the process is masked and escaped when it is made, whichever
+    handler (the default stderr one, the emulator's, a test's) then writes it."""
+    factory = logging.getLogRecordFactory()
+    if getattr(factory, "syncbot_safe", False):
+        return
+
+    def safe_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        record.msg, record.args = for_log(redact_text(record.getMessage())), None
+        return record
+
+    safe_record.syncbot_safe = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(safe_record)
 
 
 def dump_json(value: Any) -> str:

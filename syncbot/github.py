@@ -20,6 +20,7 @@ import httpx
 from syncbot.errors import TargetError
 from syncbot.redact import redact_text
 from syncbot.render import BANNER_END, BANNER_START
+from syncbot.textsafe import md_code
 
 __all__ = [
     "COMMENT_LIMIT",
@@ -368,8 +369,8 @@ def report_drift(client: GitHubClient, env: str, plan: str, *, incomplete: bool 
 
 def _drift_heading(env: str, incomplete: bool) -> str:
     if incomplete:
-        return f"## Live `{env}` could not be checked against `main`"
-    return f"## Live `{env}` differs from `main`"
+        return f"## Live {md_code(env)} could not be checked against `main`"
+    return f"## Live {md_code(env)} differs from `main`"
 
 
 def combine_plans(title: str, plans: list[str]) -> str:
@@ -415,7 +416,8 @@ def close_drift_issue(client: GitHubClient, env: str) -> Outcome:
     if issue is None:
         return Outcome("nothing to close")
     path = f"{client.repo_path}/issues/{issue['number']}"
-    note = f"Resolved: live `{env}` matches `main` again (checked by {client.settings.run_link()})."
+    run = client.settings.run_link()
+    note = f"Resolved: live {md_code(env)} matches `main` again (checked by {run})."
     client.request("POST", f"{path}/comments", {"body": note})
     closed = client.request("PATCH", path, {"state": "closed", "state_reason": "completed"})
     return Outcome("closed", closed.get("html_url"))

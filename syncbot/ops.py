@@ -235,10 +235,10 @@ def doctor_env(settings: Settings) -> list[Check]:
         Check(
             "ANTHROPIC_API_KEY",
             bool(settings.api_key) or not settings.skills_enabled,
-            "set" if settings.api_key else "not set",
+            _key_state(settings),
             "export ANTHROPIC_API_KEY=... (a workspace key)",
         ),
-        Check("ANTHROPIC_BASE_URL", True, settings.base_url),
+        Check("ANTHROPIC_BASE_URL", True, redact_url(settings.base_url)),
         Check("ANTHROPIC_SKILLS_ENABLED", True, str(settings.skills_enabled).lower()),
         Check(
             "ANTHROPIC_SKILLS_BETA_VERSION",
@@ -259,6 +259,14 @@ def doctor_env(settings: Settings) -> list[Check]:
         ),
         Check("SYNCBOT_ENV", True, settings.environment),
     ]
+
+
+def _key_state(settings: Settings) -> str:
+    if not settings.api_key:
+        return "not set"
+    if settings.api_key_trimmed:
+        return "set (surrounding whitespace, e.g. a trailing newline, removed)"
+    return "set"
 
 
 def doctor_connections(targets: Targets, environment: str) -> list[Check]:

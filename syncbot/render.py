@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from syncbot.plan import Change, Plan
+from syncbot.textsafe import md_block_line, md_code, md_fence, md_html, md_inline, visible
 
 Explanations = Mapping[str, tuple[str, ...]]
 
@@ -37,7 +38,7 @@ def render_plan(plan: Plan, fmt: str, explanations: Explanations | None = None) 
 
 
 def summary_line(plan: Plan) -> str:
-    where = f"{plan.environment} at {_short(plan.commit)}"
+    where = f"{visible(plan.environment, multiline=False)} at {_short(plan.commit)}"
     if plan.is_empty and not plan.complete:
         return f"No changes found for {where} in the targets that could be read."
     if plan.is_empty:
@@ -53,15 +54,15 @@ def render_text(plan: Plan, explanations: Explanations | None = None) -> str:
     for change in plan.changes:
         lines.append(
             f"  {_SIGN[change.action]} {change.target:<5} {change.action:<6} {change.kind} "
-            f"{change.key}  [{change.reason}]"
+            f"{_line(change.key)}  [{_line(change.reason)}]"
         )
         if change.detail:
-            lines.append(f"      {change.detail}")
+            lines.append(f"      {_line(change.detail)}")
         lines.extend(f"      {line}" for line in field_diff(change))
         lines.extend(f"      = {line}" for line in short_form(explained.get(change.object_id, ())))
         if change.blocked:
-            lines.append(f"      ! blocked: {change.blocked}")
-    lines.extend(f"note: {note}" for note in plan.notes)
+            lines.append(f"      ! blocked: {_line(change.blocked)}")
+    lines.extend(f"note: {_line(note)}" for note in plan.notes)
     return "\n".join(lines) + "\n"
 
 
@@ -74,13 +75,20 @@ def banner_lines(plan: Plan) -> list[str]:
             f"! APPLY WILL REFUSE THIS PLAN: {len(refused)} "
             f"{'change is' if len(refused) == 1 else 'changes are'} refused by policy"
         )
-        lines += [f"!   {r.object_id}: {r.reason} -> {r.when}" for r in refused]
+        lines += [
+            f"!   {_line(r.object_id)}: {_line(r.reason)} -> {_line(r.when)}" for r in refused
+        ]
     for target, why in sorted(plan.uncompared.items()):
-        lines.append(f"! NOT COMPARED: {target} could not be read ({why}); {_UNKNOWN}")
+        lines.append(f"! NOT COMPARED: {target} could not be read ({_line(why)}); {_UNKNOWN}")
     return lines
 
 
 _UNKNOWN = "this plan cannot say whether it differs"
+
+
+def _line(text: str) -> str:
+    """Configuration text on one terminal line: a newline in it cannot forge another."""
+    return visible(text, multiline=False)
 
 
 def short_form(explanation: Iterable[str]) -> Iterator[str]:
@@ -98,7 +106,7 @@ def short_form(explanation: Iterable[str]) -> Iterator[str]:
             continue
         else:
             shown += 1
-        yield line.replace("**", "")
+        yield visible(line.replace("**", ""), multiline=False)
     yield from _hidden(hidden)
 
 
@@ -143,13 +151,14 @@ def field_diff(change: Change) -> Iterator[str]:
 
 def _value(value: Any) -> str:
     text = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+    text = visible(text, multiline=False)
     return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…"
 
 
 def _short(commit: str | None) -> str:
     if not commit:
         return "the work tree"
-    return commit[:12] + ("-dirty" if commit.endswith("-dirty") else "")
+    return visible(commit[:12], multiline=False) + ("-dirty" if commit.endswith("-dirty") else "")
 
 
 BANNER_START = "<!-- syncbot:banner -->"
@@ -164,52 +173,59 @@ def markdown_banner(plan: Plan) -> list[str]:
     if refused:
         out += [
             "> [!CAUTION]",
-            f"> **Apply will refuse this plan** for `{plan.environment}`: {len(refused)} "
+            f"> **Apply will refuse this plan** for {md_code(plan.environment)}: {len(refused)} "
             f"{'change is' if len(refused) == 1 else 'changes are'} refused by policy.",
         ]
-        out += [f"> - `{r.object_id}`: {r.reason}. **{r.when}**" for r in refused]
+        out += [
+            f"> - {md_code(r.object_id)}: {md_inline(r.reason)}. **{md_inline(r.when)}**"
+            for r in refused
+        ]
     for target, why in sorted(plan.uncompared.items()):
         if out:
             out.append("")
         out += [
             "> [!WARNING]",
-            f"> **Not compared**: `{target}` of `{plan.environment}` could not be read "
-            f"({why}); {_UNKNOWN}.",
+            f"> **Not compared**: {md_code(target)} of {md_code(plan.environment)} could not "
+            f"be read ({md_inline(why)}); {_UNKNOWN}.",
         ]
     return [BANNER_START, *out, "", BANNER_END, ""] if out else []
 
 
 def render_markdown(plan: Plan, explanations: Explanations | None = None) -> str:
-    out = [f"### syncbot plan: `{plan.environment}` at `{_short(plan.commit)}`", ""]
+    # Every piece of configuration or live text goes through syncbot.textsafe: nothing
+    # from it can open a comment or <details>, close a fence, start a block or mention.
+    out = [f"### syncbot plan: {md_code(plan.environment)} at {md_code(_short(plan.commit))}", ""]
     out += markdown_banner(plan)
     if plan.is_empty and not plan.complete:
         out.append(f"No changes found in the targets that could be read: {_UNKNOWN}.")
     elif plan.is_empty:
         out.append("No changes: live matches the configuration.")
     else:
-        out += [f"**{summary_line(plan)}**", "", "| | target | action | object | reason | detail |"]
+        out += [f"**{md_inline(summary_line(plan))}**", ""]
+        out.append("| | target | action | object | reason | detail |")
         out.append("|---|---|---|---|---|---|")
         out += [_md_row(c) for c in plan.changes]
         out += _md_details(plan, explanations or _NONE)
-    out += [f"> {note}" for note in plan.notes]
+    if plan.notes:  # a blank line first: right after </details> they would be raw HTML
+        out += ["", *(f"> {md_inline(note)}" for note in plan.notes)]
     return "\n".join(out) + "\n"
 
 
 def _md_row(change: Change) -> str:
-    detail = change.detail + (f" **blocked: {change.blocked}**" if change.blocked else "")
+    blocked = f" **blocked: {md_inline(change.blocked)}**" if change.blocked else ""
     cells = [
         _SIGN[change.action],
         change.target,
         change.action,
-        f"{change.kind} `{change.key}`",
-        change.reason,
-        detail,
+        f"{change.kind} {md_code(change.key, in_table=True)}",
+        md_inline(change.reason),
+        md_inline(change.detail) + blocked,
     ]
     return "| " + " | ".join(_md_cell(c) for c in cells) + " |"
 
 
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return text.replace("\n", " ")  # cells arrive escaped: pipes are entities or \|
 
 
 def _md_details(plan: Plan, explanations: Explanations) -> list[str]:
@@ -217,15 +233,17 @@ def _md_details(plan: Plan, explanations: Explanations) -> list[str]:
     for change in plan.changes:
         explained = explanations.get(change.object_id, ())
         diff = list(field_diff(change))
-        title = f"{change.target} {change.kind} <code>{change.key}</code>"
+        title = f"{change.target} {change.kind} <code>{md_html(change.key)}</code>"
         if explained:
             heading = f"{_SIGN[change.action]} {change.target} {change.action} {change.kind}"
-            blocked = f" (blocked: {change.blocked})" if change.blocked else ""
-            lines += ["", f"**{heading} `{change.key}`**{blocked}", ""]
+            blocked = f" (blocked: {md_inline(change.blocked)})" if change.blocked else ""
+            lines += ["", f"**{heading} {md_code(change.key)}**{blocked}", ""]
             lines += _md_explanation(explained)
             title = "field changes"
         if diff:
-            lines += _md_collapsed(title, ["```", *diff, "```"])
+            body = [md_block_line(line) for line in diff]
+            fence = md_fence(body)
+            lines += _md_collapsed(title, [fence, *body, fence])
     return lines
 
 
@@ -234,7 +252,8 @@ def _md_explanation(explanation: Iterable[str]) -> list[str]:
     out: list[str] = []
     for is_block, lines in segments(explanation):
         if is_block:
-            out += _md_collapsed("show the diff", lines)
+            body = [md_block_line(line) for line in lines[1:-1]]
+            out += _md_collapsed("show the diff", [lines[0], *body, lines[-1]])
         else:
             nested = lines[0].startswith("  ")
             out.append(("  - " if nested else "- ") + _not_a_marker(lines[0].strip()))

@@ -47,6 +47,7 @@ from syncbot.files.source import GitTree, SourceError
 from syncbot.live import LiveState, RolloutRow, SkillRow, VersionRow
 from syncbot.plan import Change, Plan
 from syncbot.routing import Router, SkillInfo, recommend
+from syncbot.textsafe import md_code, md_fence
 
 __all__ = ["Explanations", "content_changes", "explain", "read_deployed_files"]
 
@@ -224,7 +225,7 @@ def route_lines(skill: str, flips: Sequence[Flip], total: int) -> list[str]:
         ]
     mine = [f for f in flips if f.concerns(skill)]
     if not mine:
-        return [f"None of the {total} recorded queries routes differently for `{skill}`."]
+        return [f"None of the {total} recorded queries routes differently for {code(skill)}."]
     lines = [f"{len(mine)} of {total} recorded queries route differently:"]
     lines += [f"  {code(_clip(f.query))}: {_skills(f.before)} → {_skills(f.after)}" for f in mine]
     del lines[MAX_QUERIES + 1 :]
@@ -234,7 +235,7 @@ def route_lines(skill: str, flips: Sequence[Flip], total: int) -> list[str]:
 
 
 def _skills(names: tuple[str, ...]) -> str:
-    return ", ".join(f"`{n}`" for n in names) if names else "(no skill)"
+    return ", ".join(code(n) for n in names) if names else "(no skill)"
 
 
 def _clip(text: str) -> str:
@@ -243,11 +244,8 @@ def _clip(text: str) -> str:
 
 
 def code(text: str) -> str:
-    """`text` as a Markdown code span whatever backticks it holds."""
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    ticks = "`" * (longest + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{ticks}{pad}{text}{pad}{ticks}"
+    """`text` as a Markdown code span whatever it holds (backticks, newlines, controls)."""
+    return md_code(text)
 
 
 # --- rollouts --------------------------------------------------------------------------------
@@ -342,13 +340,13 @@ def repin_lines(change: Change, versions: Sequence[VersionRow]) -> list[str]:
     uploads = [v for v in versions if v.skill_name == change.key and v.version_id == version]
     first = min(uploads, key=_upload_order, default=None)
     line = (
-        f"Re-pins the earlier version `{version}` without upload: "
+        f"Re-pins the earlier version {code(version)} without upload: "
         "the API already holds this content"
     )
     if first is None or not first.commit:
         return [f"{line} (the commit that first uploaded it is not recorded)."]
     when = f", {first.uploaded_at:%Y-%m-%d %H:%M}Z" if first.uploaded_at else ""
-    return [f"{line}; commit `{first.commit[:12]}` first uploaded it{when}."]
+    return [f"{line}; commit {code(first.commit[:12])} first uploaded it{when}."]
 
 
 def _upload_order(version: VersionRow) -> tuple[bool, str, str]:
@@ -397,7 +395,7 @@ def _unavailable_line(row: SkillRow, deployed: str | None) -> str:
     else:
         why = f"commit `{deployed[:12]}` is not in this repository (a shallow clone?)"
     return (
-        f"Content changed (deployed sha256 `{row.content_sha256[:12]}`); "
+        f"Content changed (deployed sha256 {code(row.content_sha256[:12])}); "
         f"the old content is not available locally: {why}."
     )
 
@@ -426,7 +424,7 @@ def _provenance(row: SkillRow, old: Mapping[str, bytes]) -> list[str]:
     )
     return [
         f"Note: the files of that commit do not hash to the deployed content sha256 "
-        f"`{row.content_sha256[:12]}`{dirty}; live may differ from what this diff shows."
+        f"{code(row.content_sha256[:12])}{dirty}; live may differ from what this diff shows."
     ]
 
 
@@ -447,8 +445,7 @@ def skill_md_diff(old: bytes | None, new: bytes | None, deployed: str) -> list[s
 
 def _fence(lines: list[str]) -> str:
     """Backticks longer than any run in the block, so SKILL.md's own fences stay inside."""
-    runs = (len(run) for line in lines for run in re.findall(r"`+", line))
-    return "`" * max(3, 1 + max(runs, default=0))
+    return md_fence(lines)
 
 
 def _text(data: bytes | None) -> list[str]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import unquote, urlsplit
 
 from syncbot.errors import SyncbotError
+from syncbot.redact import connection_secrets
 
 DEFAULT_ENVIRONMENT = "staging"
 
@@ -39,6 +39,9 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
 @dataclass(frozen=True)
 class Settings:
     api_key: str = field(default="", repr=False)
+    # the key as the environment held it: a trailing newline (`echo key > file`) is
+    # stripped, since no key has one and httpx would refuse it as a header value
+    api_key_raw: str = field(default="", repr=False)
     base_url: str = "https://api.anthropic.com"
     skills_enabled: bool = True
     beta_version: str | None = None
@@ -49,12 +52,15 @@ class Settings:
     redis_url: str = field(default="", repr=False)
     redis_prefix: str = ""
     environment: str = DEFAULT_ENVIRONMENT
+    github_tokens: tuple[str, ...] = field(default=(), repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
+        raw_key = env.get("ANTHROPIC_API_KEY", "")
         return cls(
-            api_key=env.get("ANTHROPIC_API_KEY", ""),
+            api_key=raw_key.strip(),
+            api_key_raw=raw_key,
             base_url=env.get("ANTHROPIC_BASE_URL", "") or "https://api.anthropic.com",
             skills_enabled=_bool(env, "ANTHROPIC_SKILLS_ENABLED", True),
             beta_version=env.get("ANTHROPIC_SKILLS_BETA_VERSION") or None,
@@ -65,20 +71,26 @@ class Settings:
             redis_url=env.get("REDIS_URL", ""),
             redis_prefix=env.get("SYNCBOT_REDIS_PREFIX", ""),
             environment=env.get("SYNCBOT_ENV", "") or DEFAULT_ENVIRONMENT,
+            github_tokens=tuple(env.get(name, "") for name in _TOKEN_VARIABLES),
         )
 
-    def secrets(self) -> tuple[str, ...]:
-        """Values that must never appear in output: the key and the URLs' passwords.
+    @property
+    def api_key_trimmed(self) -> bool:
+        """The environment's key had surrounding whitespace, which we removed."""
+        return self.api_key != self.api_key_raw
 
-        Only the password is secret: the host and database stay visible in messages, since
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never appear in output: the key (as given and stripped), every
+        password the URLs carry (userinfo, query string, keyword connection string) and
+        the GitHub tokens.
+
+        Only passwords are secret: the host and database stay visible in messages, since
         "cannot connect to db.internal:5432" is what an on-call engineer needs to read.
         """
-        passwords = (_password(self.database_url), _password(self.redis_url))
-        return tuple(s for s in (self.api_key, *passwords) if s)
+        found = {self.api_key, self.api_key_raw, *self.github_tokens}
+        found |= connection_secrets(self.database_url) | connection_secrets(self.redis_url)
+        return tuple(sorted(s for s in found if s.strip()))
 
 
-def _password(url: str) -> str:
-    try:
-        return unquote(urlsplit(url).password or "")
-    except ValueError:
-        return url  # unparseable: hide all of it
+# the tokens the `github` commands and the workflows hand to us
+_TOKEN_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN")

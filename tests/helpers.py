@@ -48,16 +48,19 @@ def build_tree(tmp_path: Path, files: Mapping[str, Content], *, commit: bool = F
         with repo.config_writer() as config:
             config.set_value("user", "name", "Test")
             config.set_value("user", "email", "test@example.invalid")
+        repo.close()
         commit_all(root, "initial")
     return root
 
 
 def commit_all(root: Path, message: str) -> str:
     """Commit every change of the work tree; returns the new commit's sha."""
-    repo = git.Repo(root)
-    repo.git.add("--all")
-    repo.index.commit(message)
-    return str(repo.head.commit.hexsha)
+    # closed here: a git cat-file process left to the garbage collector is a
+    # ResourceWarning (an error under filterwarnings) in whichever test runs then
+    with git.Repo(root) as repo:
+        repo.git.add("--all")
+        repo.index.commit(message)
+        return str(repo.head.commit.hexsha)
 
 
 def skill_md(name: str, description: str = "Does a useful thing for lawyers.", **extra: Any) -> str:

@@ -380,7 +380,8 @@ SAMPLE = [
 def test_render_text() -> None:
     assert render_findings(SAMPLE, "text") == (
         'a.yaml:3: error schema: x: expected a number, got the string "5"\n'
-        "b,c:d.yaml:1: warning rule:x: 100% sure\r\nsecond line\n"
+        # one line per finding: line breaks and controls in a message show as escapes
+        "b,c:d.yaml:1: warning rule:x: 100% sure\\r\\nsecond line\n"
         "1 error, 1 warning\n"
     )
     assert render_findings([], "text") == "no problems found\n"

@@ -33,7 +33,7 @@ def validate_cmd(app: App, base_ref: str | None, fmt: str) -> int:
     """
     base = open_source(app.repo, base_ref) if base_ref else None
     findings = validate(open_source(app.repo, None), base=base)
-    app.say(render_findings(findings, fmt).rstrip("\n"))
+    app.say(render_findings(findings, fmt).rstrip("\n"), commands=fmt == "github")
     return 1 if any(f.severity == "error" for f in findings) else 0
 
 

@@ -27,6 +27,7 @@ from syncbot.ops import (
 from syncbot.plan import Plan
 from syncbot.planner import PlanOptions, make_plan
 from syncbot.reader import read_live
+from syncbot.redact import redact_data
 from syncbot.render import render_plan, render_text
 from syncbot.semantic import explain, read_deployed_files
 from syncbot.session import Targets, open_targets
@@ -104,7 +105,7 @@ def plan_cmd(
     plan = make_plan(desired, live, options)
     if out_file is not None:
         out_file.write_text(
-            json.dumps(plan.as_dict(), indent=2, sort_keys=True, default=str) + "\n"
+            json.dumps(redact_data(plan.as_dict()), indent=2, sort_keys=True, default=str) + "\n"
         )
     explanations = None
     if fmt != "json" and not plan.is_empty:  # only changed objects are explained

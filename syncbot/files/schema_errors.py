@@ -34,6 +34,9 @@ RULE_TYPES = frozenset(
         "skill-allow-rule",
         "rollout-range",
         "rollout-precision",
+        "text-control-character",
+        "unicode-bidi",
+        "unicode-invisible",
     }
 )
 

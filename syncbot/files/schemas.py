@@ -30,6 +30,7 @@ from pydantic_core import PydanticCustomError
 
 from syncbot.files.semver import SEMVER_PATTERN, is_semver
 from syncbot.lint.content import ALLOWABLE_RULES
+from syncbot.textsafe import BIDI, INVISIBLE
 
 DEFAULT_CATEGORIES = ("analysis", "drafting", "research", "compliance")
 DEFAULT_ENVIRONMENTS = ("staging", "production")
@@ -56,6 +57,48 @@ class _Model(BaseModel):
 def _rule_error(rule: str, message: str) -> PydanticCustomError:
     # The message goes in as context, never as the template: user text may hold braces.
     return PydanticCustomError(rule, "{detail}", {"detail": message})
+
+
+# --- text that reaches a terminal, a database or Markdown -----------------------------------
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_LINE_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_HIDDEN = {
+    "unicode-bidi": re.compile(f"[{BIDI}]"),
+    "unicode-invisible": re.compile(f"[{INVISIBLE}]"),
+}
+
+
+def _check_text(text: str, control: re.Pattern[str] = _CONTROL) -> str:
+    """No control character (a YAML escape such as "\\e" or "\\r" makes one) and no
+    hidden character: they would rewrite a terminal or hide text from reviewers."""
+    found = control.search(text)
+    if found:
+        char = found.group()
+        what = "a line break" if char in "\r\n" else "a control character"
+        why = (
+            "this field is a single line"
+            if char in "\r\n"
+            else "it would be sent raw to terminals and PR comments"
+        )
+        where = f"at character {found.start() + 1} of {text[:40]!r}"
+        message = f"{what} U+{ord(char):04X} {where}: {why}; remove it"
+        raise _rule_error("text-control-character", message)
+    for rule, pattern in _HIDDEN.items():
+        if hidden := pattern.search(text):
+            message = f"hidden character U+{ord(hidden.group()):04X} in {text[:40]!r}: remove it"
+            raise _rule_error(rule, message)
+    return text
+
+
+def _check_line(text: str) -> str:
+    return _check_text(text, _LINE_CONTROL)
+
+
+# One line of text (names, categories, salts, versions, owners, queries), and free text
+# that may span lines (descriptions, reasons): both without control or hidden characters.
+Line = Annotated[str, AfterValidator(_check_line)]
+Text = Annotated[str, AfterValidator(_check_text)]
 
 
 # --- SKILL.md front matter (2.1) ---------------------------------------------------------
@@ -111,15 +154,15 @@ class SkillFrontMatter(_Model):
 
     name: SkillName
     description: Annotated[
-        str, AfterValidator(_check_description), Field(json_schema_extra={"maxLength": 1024})
+        Text, AfterValidator(_check_description), Field(json_schema_extra={"maxLength": 1024})
     ]
-    license: str | None = None
+    license: Line | None = None
     compatibility: Annotated[
-        str | None,
+        Text | None,
         AfterValidator(lambda v: v if v is None else _check_compatibility(v)),
         Field(json_schema_extra={"maxLength": 500}),
     ] = None
-    metadata: dict[str, str] | None = None
+    metadata: dict[Line, Text] | None = None
     allowed_tools: (
         Annotated[
             Annotated[str, Tag("string")] | Annotated[list[str], Tag("list")],
@@ -159,29 +202,21 @@ class AllowEntry(_Model):
         AfterValidator(_check_allow_rule),
         Field(json_schema_extra={"enum": sorted(ALLOWABLE_RULES)}),
     ]
-    path: Annotated[str | None, AfterValidator(_check_relative_path)] = None
-    reason: str = Field(min_length=1, pattern=r"\S")
-
-
-def _check_single_line(text: str) -> str:
-    if "\n" in text or "\r" in text:
-        raise ValueError("display_name must be a single line")
-    return text
+    path: Annotated[Line | None, AfterValidator(_check_relative_path)] = None
+    reason: Text = Field(min_length=1, pattern=r"\S")
 
 
 class SkillMeta(_Model):
     """skill.yaml: the platform metadata of a skill (never uploaded)."""
 
-    display_name: Annotated[str, AfterValidator(_check_single_line)] = Field(
-        min_length=1, max_length=255
-    )
-    description: str = Field(min_length=1)
+    display_name: Line = Field(min_length=1, max_length=255)
+    description: Line = Field(min_length=1)
     type: Literal["code", "prompt"]
-    category: str = Field(min_length=1)
-    version: str = Field(json_schema_extra={"pattern": SEMVER_PATTERN})
+    category: Line = Field(min_length=1)
+    version: Line = Field(json_schema_extra={"pattern": SEMVER_PATTERN})
     config: SkillConfig | None = None
     critical: bool = False
-    owners: list[str] = Field(default_factory=list)
+    owners: list[Line] = Field(default_factory=list)
     allow: list[AllowEntry] = Field(default_factory=list)
 
     @field_validator("version")
@@ -196,7 +231,7 @@ class SkillMeta(_Model):
 
 
 class PatternModel(_Model):
-    regex: str
+    regex: Line
     weight: float = Field(default=1.0, gt=0.0, le=1.0)
 
 
@@ -205,19 +240,19 @@ def _mapping_or_other(value: Any) -> str:
 
 
 PatternItem = Annotated[
-    Annotated[str, Tag("string")] | Annotated[PatternModel, Tag("mapping")],
+    Annotated[Line, Tag("string")] | Annotated[PatternModel, Tag("mapping")],
     Discriminator(_mapping_or_other),
 ]
 
 
 class Examples(_Model):
-    match: list[str] = Field(default_factory=list)
-    no_match: list[str] = Field(default_factory=list)
+    match: list[Line] = Field(default_factory=list)
+    no_match: list[Line] = Field(default_factory=list)
 
 
 class RouteModel(_Model):
-    skill: str
-    category: str = Field(min_length=1)
+    skill: Line
+    category: Line = Field(min_length=1)
     priority: int = Field(ge=1, le=INT4_MAX)
     min_confidence: float = Field(ge=0.0, le=1.0)
     patterns: list[PatternItem] = Field(min_length=1)
@@ -252,7 +287,7 @@ Percentage = Annotated[
 
 class RolloutEntry(_Model):
     percentage: Percentage
-    salt: str | None = Field(default=None, min_length=1)
+    salt: Line | None = Field(default=None, min_length=1)
 
 
 def _number_or_mapping(value: Any) -> str:
@@ -273,7 +308,9 @@ class RolloutFile(RootModel[dict[str, RolloutValue]]):
 
 # --- routes-queries.yaml ---------------------------------------------------------------------
 
-Query = Annotated[str, Field(min_length=1, max_length=1000, pattern=r"\S")]
+Query = Annotated[
+    str, Field(min_length=1, max_length=1000, pattern=r"\S"), AfterValidator(_check_line)
+]
 
 
 class RoutesQueriesFile(RootModel[list[Query]]):
@@ -323,7 +360,7 @@ EnvName = Annotated[str, Field(pattern=_ENV_NAME)]
 class SyncbotConfig(_Model):
     """syncbot.yaml: repository settings and policy; every key has a default."""
 
-    categories: list[str] = Field(default_factory=lambda: list(DEFAULT_CATEGORIES), min_length=1)
+    categories: list[Line] = Field(default_factory=lambda: list(DEFAULT_CATEGORIES), min_length=1)
     environments: dict[EnvName, EnvironmentConfig] = Field(
         default_factory=_default_environments, min_length=1
     )

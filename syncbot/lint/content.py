@@ -18,7 +18,9 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from syncbot.files.source import SourceFile
 from syncbot.lint.findings import Finding
+from syncbot.textsafe import BIDI, INVISIBLE
 
 ALLOWABLE_RULES = frozenset({"danger-download-exec", "danger-decode-exec"})
 
@@ -55,6 +57,19 @@ def scan_skill_file(path: str, data: bytes, *, is_symlink: bool = False) -> list
         *_scan_danger(path, data, lines),
     ]
     return sorted(findings, key=_position)
+
+
+def scan_config_files(files: Iterable[SourceFile]) -> list[Finding]:
+    """Hidden Unicode in the configuration outside skills/ (syncbot.yaml, registry/,
+    rollouts/, routes-queries.yaml, any other YAML): it hides text from reviewers there as
+    much as in a skill, and reaches PR comments and terminals through the plan."""
+    findings: list[Finding] = []
+    for item in files:
+        if item.path.startswith("skills/") or item.data is None:
+            continue
+        text = item.data.decode("utf-8", errors="replace")
+        findings += _scan_unicode(item.path, text, _Lines(text))
+    return findings
 
 
 def _position(finding: Finding) -> tuple[int, int, str]:
@@ -224,10 +239,8 @@ def _binary_finding(path: str, data: bytes, offset: int, what: str) -> Finding:
 
 # --- Unicode -----------------------------------------------------------------------------
 
-_BIDI = "\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c"
-_INVISIBLE = (
-    "\u200b-\u200d\u2060-\u2064\ufeff\u00ad\u180e\u3164\u115f\u1160\uffa0\U000e0000-\U000e007f"
-)
+_BIDI = BIDI
+_INVISIBLE = INVISIBLE
 _FLAG_BASE = "\U0001f3f4"
 _ZWJ = "\u200d"
 _SUSPICIOUS = re.compile("[" + _BIDI + _INVISIBLE + _FLAG_BASE + "]")

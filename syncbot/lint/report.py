@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from syncbot.lint.findings import Finding
+from syncbot.textsafe import visible
 
 Format = Literal["text", "json", "github"]
 FORMATS: tuple[Format, ...] = ("text", "json", "github")
@@ -37,7 +38,10 @@ def _plural(count: int, word: str) -> str:
 
 
 def _text(findings: Sequence[Finding]) -> str:
-    lines = [f"{f.file}:{f.line}: {f.severity} {f.rule}: {f.message}" for f in findings]
+    lines = [
+        visible(f"{f.file}:{f.line}: {f.severity} {f.rule}: {f.message}", multiline=False)
+        for f in findings
+    ]
     return "\n".join([*lines, summary(findings)]) + "\n"
 
 
@@ -62,7 +66,9 @@ def _annotation(finding: Finding) -> str:
     if finding.column is not None:
         properties.append(f"col={finding.column}")
     properties.append(f"title={_property(finding.rule)}")
-    return f"::{command} {','.join(properties)}::{_data(finding.message)}"
+    # line breaks stay (escaped below, as GitHub expects); other controls show as escapes
+    message = "\r\n".join(visible(part) for part in finding.message.split("\r\n"))
+    return f"::{command} {','.join(properties)}::{_data(message)}"
 
 
 def _data(text: str) -> str:
@@ -71,4 +77,4 @@ def _data(text: str) -> str:
 
 
 def _property(text: str) -> str:
-    return _data(text).replace(":", "%3A").replace(",", "%2C")
+    return _data(visible(text, multiline=False)).replace(":", "%3A").replace(",", "%2C")

@@ -9,6 +9,7 @@ from syncbot.files.history import SkillHistory
 from syncbot.files.load import LoadedRepo, read_repo
 from syncbot.files.source import GitTree, Source, SourceFile
 from syncbot.lint.base import base_findings
+from syncbot.lint.content import scan_config_files
 from syncbot.lint.findings import Finding
 from syncbot.lint.report import FORMATS, render_findings, summary
 from syncbot.lint.rollouts import rollout_findings
@@ -43,6 +44,7 @@ def validate_and_load(
     policy = judging_policy(repo, base_repo)
     findings = [_finding(error) for error in errors]
     findings += skill_findings(repo)
+    findings += scan_config_files(repo.files)
     findings += route_findings(repo)
     findings += rollout_findings(repo, policy)
     if base is not None and base_repo is not None and changed_only is not None:

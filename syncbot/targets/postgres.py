@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -30,7 +29,7 @@ from psycopg.types.json import Jsonb
 from syncbot.desired import Pattern
 from syncbot.errors import LockTimeoutError, PolicyError, TargetError
 from syncbot.live import DbState, RolloutRow, RouteRow, SkillRow, VersionRow
-from syncbot.redact import redact_text, redact_url
+from syncbot.redact import connection_secrets, redact_data, redact_text, redact_url
 
 Connection = psycopg.Connection[DictRow]
 
@@ -370,13 +369,7 @@ def _sha256(text: str) -> str:
 
 def _url_secrets(url: str) -> tuple[str, ...]:
     """The password of a URL or keyword conninfo, raw and percent-decoded, to mask."""
-    found: set[str] = set()
-    try:
-        password = urlsplit(url).password
-        if password:
-            found |= {password, unquote(password)}
-    except ValueError:
-        pass
+    found = connection_secrets(url)
     with suppress(psycopg.Error):
         found.add(str(conninfo_to_dict(url).get("password") or ""))
     return tuple(sorted(s for s in found if s))
@@ -834,7 +827,7 @@ class Database:
             "commit": commit,
             "actor": actor,
             "dry_run": dry_run,
-            "plan": Jsonb(dict(plan)),
+            "plan": Jsonb(redact_data(dict(plan), self._secrets)),
             "lock_pid": self._lock_pid,
         }
         with self._errors("cannot record the run"):
@@ -866,8 +859,10 @@ class Database:
             "status": status,
             "started_at": started_at,
             "error": None if error is None else redact_text(error, self._secrets),
-            "plan": None if plan is None else Jsonb(dict(plan)),
-            "summary": None if summary is None else Jsonb(dict(summary)),
+            "plan": None if plan is None else Jsonb(redact_data(dict(plan), self._secrets)),
+            "summary": (
+                None if summary is None else Jsonb(redact_data(dict(summary), self._secrets))
+            ),
             "lock_pid": self._lock_pid,
         }
         with self._errors("cannot record the run"):
@@ -883,7 +878,8 @@ class Database:
 
     def journal_many(self, run_id: int, entries: Sequence[Mapping[str, Any]]) -> None:
         """Append entries to the run's journal in one statement, in order."""
-        params = {"run_id": run_id, "entries": Jsonb([dict(e) for e in entries])}
+        safe = [redact_data(dict(e), self._secrets) for e in entries]
+        params = {"run_id": run_id, "entries": Jsonb(safe)}
         with self._errors("cannot write the run journal"):
             cur = self._exec(_JOURNAL, params)
         if cur.rowcount != 1:
@@ -915,7 +911,9 @@ class Database:
             "run_id": run_id,
             "status": status,
             "error": None if error is None else redact_text(error, self._secrets),
-            "summary": None if summary is None else Jsonb(dict(summary)),
+            "summary": None
+            if summary is None
+            else Jsonb(redact_data(dict(summary), self._secrets)),
         }
         with self._errors("cannot record the end of the run"):
             cur = self._exec(_FINISH_RUN, params)

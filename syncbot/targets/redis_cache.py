@@ -21,7 +21,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import redis
 from redis.backoff import NoBackoff
@@ -30,7 +29,7 @@ from redis.retry import Retry
 from syncbot.canonical import canonical_json
 from syncbot.errors import TargetError
 from syncbot.live import CacheState
-from syncbot.redact import redact_text, redact_url
+from syncbot.redact import connection_secrets, redact_text, redact_url
 
 ENTRY_KEY = "skill:cache:"
 REGISTRY_KEY = "skills:registry"
@@ -67,11 +66,7 @@ def _glob_escape(text: str) -> str:
 
 
 def _url_secrets(url: str) -> tuple[str, ...]:
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        return ()
-    return tuple({password, unquote(password)}) if password else ()
+    return tuple(sorted(connection_secrets(url)))
 
 
 def _parse_object(raw: str) -> dict[str, Any]:

@@ -170,7 +170,7 @@ def _choose(
     if ev.verdict == "inconclusive":
         return _hold(canary, rules, ev, f"inconclusive: {_inconclusive_text(ev)}")
     target = next_step(canary.live_basis_points, rules.policy)
-    reason = f"soak over, every gate passed on {ev.requests} requests"
+    reason = f"promote: soak over, every gate passed on {ev.requests} requests"
     return _decision(canary, rules, ev, "promote", target, reason)
 
 

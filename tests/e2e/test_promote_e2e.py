@@ -12,6 +12,8 @@ import psycopg
 import pytest
 from live_support import Cli, Repo
 
+from syncbot.commands.demo_cmd import seed_canary
+from syncbot.promote.report import render_text
 from syncbot.promote.run import PromoteReport, promote
 from syncbot.settings import Settings
 from syncbot.targets.postgres import Database
@@ -228,3 +230,15 @@ def test_promote_without_a_database_is_one_clear_error(
         1,
         "error: DATABASE_URL is not set (run `syncbot doctor` for help)",
     )
+
+
+def test_the_demo_seed_shows_a_promotion_with_its_evidence(
+    live: Cli, repo: Repo, pg_url: str
+) -> None:
+    with Database(pg_url) as db:
+        assert seed_canary(db, "production") == SKILL
+        assert seed_canary(db, "staging") is None  # no rollout applied there
+        report = promote(repo.path, "production", db, datetime.now(UTC))
+    text = render_text(report)
+    assert "PROMOTE  contract-review  5% -> 25%" in text
+    assert "300 requests, error rate 1.00%" in text

@@ -242,3 +242,24 @@ def test_the_demo_seed_shows_a_promotion_with_its_evidence(
     text = render_text(report)
     assert "PROMOTE  contract-review  5% -> 25%" in text
     assert "300 requests, error rate 1.00%" in text
+
+
+def test_an_invalid_rollouts_file_or_gate_is_one_error_with_file_and_line(
+    live: Cli, repo: Repo
+) -> None:
+    repo.write({"rollouts/production.yaml": "contract-review: 5\nnda-drafting: 150\n"})
+    result = live("promote", "--env", "production")
+    assert result.code == 1
+    assert result.err.startswith("error: invalid configuration: rollouts/production.yaml:2: ")
+    repo.write({"rollouts/production.yaml": "contract-review: 5\n"})
+    config = (repo.path / "syncbot.yaml").read_text("utf-8")
+    repo.write(
+        {
+            "syncbot.yaml": config.replace(
+                "min_soak_hours: 72", "min_soak_hours: 72\n      gates: {failure_limit: 0}"
+            )
+        }
+    )
+    result = live("promote", "--env", "production")
+    assert result.code == 1
+    assert "syncbot.yaml:8: schema: " in result.err and "failure_limit" in result.err

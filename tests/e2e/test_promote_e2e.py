@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -137,6 +138,7 @@ def test_too_little_traffic_holds_as_inconclusive(live: Cli, pg_url: str) -> Non
     result = live("promote", "--env", "production", "--format", "markdown")
     assert result.code == 0, result.err
     assert "| `contract-review` | **hold** | 5% | 150 |" in result.out
+    assert re.search(r"Window: \S+Z \.\. \S+Z\. Gates: window 60 min", result.out)
     assert "inconclusive: 150 requests in the last 60 min, 200 needed" in result.out
     assert evaluations(pg_url) == [("hold", "inconclusive", 0)]
 

@@ -106,18 +106,23 @@ def test_a_second_run_makes_the_same_decisions_and_changes_no_rollout(
 ) -> None:
     backdate(pg_url, 73)
     executions(pg_url, 300)
-    first = live("promote", "--env", "production")
-    second = live("promote", "--env", "production")
-    assert first.code == second.code == 0
-    strip = [line for line in first.out.splitlines() if not line.startswith("promote --env")]
-    again = [line for line in second.out.splitlines() if not line.startswith("promote --env")]
-    assert [line for line in strip if "window" not in line] == [
-        line for line in again if "window" not in line
-    ]
-    assert "PROMOTE  contract-review  5% -> 25%" in second.out
+
+    def decisions() -> list[dict[str, object]]:
+        result = live("promote", "--env", "production", "--format", "json")
+        assert result.code == 0, result.err
+        found = json.loads(result.out)["decisions"]
+        for d in found:
+            del d["evidence"]["window_start"], d["evidence"]["window_end"]
+        return list(found)
+
+    first = decisions()
+    assert [d["action"] for d in first] == ["promote"]
+    assert decisions() == first
+    assert evaluations(pg_url) == [("promote", "passed", 0)] * 2
     with psycopg.connect(pg_url) as conn:
-        (percentage,) = conn.execute("SELECT percentage FROM skill_rollouts").fetchone() or ()
-    assert percentage == 5
+        rows = conn.execute("SELECT skill_name, percentage FROM skill_rollouts").fetchall()
+    assert [(name, float(p)) for name, p in rows] == [(SKILL, 5.0)]
+    assert live("plan", "--env", "production", "--detailed-exitcode").code == 0
 
 
 def test_a_soak_not_over_holds_with_its_end_time(live: Cli, pg_url: str) -> None:

@@ -272,6 +272,6 @@ def test_the_property_can_fail(
     write(tmp_path, build({"display_name": "A\x00B"}, {}, {}, {}, {}, "Steps."))
     assert run_cli(tmp_path, "validate").code == 1
     monkeypatch.setattr("syncbot.files.skills.unstorable_text", lambda *args: [])
-    monkeypatch.setattr("syncbot.files.schemas._LINE_CONTROL", re.compile("[\x01-\x1f]"))
+    monkeypatch.setattr("syncbot.files.fields._LINE_CONTROL", re.compile("[\x01-\x1f]"))
     with pytest.raises(AssertionError, match="apply"):
         check_property(tmp_path, "staging", make_pg_url(), redis_url, monkeypatch)

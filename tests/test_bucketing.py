@@ -1,4 +1,4 @@
-"""Rollout bucketing (SPEC 2.4): formula, monotonicity, flip share, golden vectors, Node."""
+"""Rollout bucketing (docs/algorithms.md): formula, monotonicity, flip share, vectors, Node."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ NODE = shutil.which("node")
 
 
 def spec_bucket(salt: str, unit_id: str) -> int:
-    """SPEC 2.4 written out independently of the implementation."""
+    """The bucketing formula of the README written out independently of the implementation."""
     digest = hashlib.sha256(f"{salt}:{unit_id}".encode()).hexdigest()
     return int(digest[:16], 16) * 10000 // 2**64
 

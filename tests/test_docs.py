@@ -16,14 +16,23 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = sorted((ROOT / "docs").glob("*.md"))
 # A reference to a document this repository does not hold (an outer workspace, a contract
 # or notes kept elsewhere) leaves a reader with nothing to follow.
-OUTSIDE = re.compile(r"\.\./shared|\bSPEC\b|reliability-notes", re.IGNORECASE)
+OUTSIDE = re.compile(r"\.\./shared|\bSPEC\b|reliability-notes")
 
 
-@pytest.mark.parametrize("path", [ROOT / "README.md", *DOCS], ids=lambda p: p.name)
+WORDED = [
+    ROOT / "README.md",
+    *DOCS,
+    ROOT / "bench" / "RESULTS.md",
+    ROOT / "bench" / "run.py",
+    *sorted((ROOT / ".github" / "workflows").glob("*.yml")),
+]
+
+
+@pytest.mark.parametrize("path", WORDED, ids=lambda p: p.name)
 def test_no_reference_outside_the_repository(path: Path) -> None:
     text = path.read_text("utf-8")
     found = [
-        f"{path.name}:{number}: {line.strip()}"
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
         for number, line in enumerate(text.splitlines(), 1)
         if OUTSIDE.search(line)
     ]

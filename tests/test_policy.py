@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +98,7 @@ def line_of(tmp_path: Path, needle: str) -> int:
     return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
 
 
-def with_base(tmp_path: Path, after: dict[str, Content]) -> list[Finding]:
+def with_base(tmp_path: Path, after: Mapping[str, Content]) -> list[Finding]:
     root = build_tree(tmp_path, valid_files(), commit=True)
     write_tree(root, after)
     commit_all(root, "change")

@@ -39,7 +39,7 @@ def rules(pattern: str) -> list[str]:
     return [p.rule for p in check_pattern(pattern)]
 
 
-# Patterns that must be accepted: the SPEC examples and the portable whitelist.
+# Patterns that must be accepted: the documented examples and the portable whitelist.
 SAFE = [
     "contract.*analy[sz]is",
     "analiz[ăa].*contract",

@@ -38,7 +38,8 @@ def backdate(pg_url: str, hours: float, skill: str = SKILL) -> datetime:
             (hours * 3600, skill),
         ).fetchone()
     assert row is not None
-    return row[0]
+    changed_at: datetime = row[0]
+    return changed_at
 
 
 def executions(

@@ -19,7 +19,7 @@ import click
 
 from syncbot import __version__
 from syncbot.errors import SyncbotError
-from syncbot.files.source import find_repo_root
+from syncbot.files.layout import find_repo_root
 from syncbot.redact import redact_text, register
 from syncbot.settings import Settings
 from syncbot.textsafe import for_log, for_terminal, visible

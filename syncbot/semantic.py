@@ -41,9 +41,10 @@ from syncbot.desired import (
     content_sha256,
     format_percentage,
 )
+from syncbot.files.gittree import GitTree
 from syncbot.files.load import LoadedRepo
 from syncbot.files.skills import SkillSource, group_skills
-from syncbot.files.source import GitTree, SourceError
+from syncbot.files.source import SourceError
 from syncbot.live import LiveState, RolloutRow, SkillRow, VersionRow
 from syncbot.plan import Change, Plan
 from syncbot.routing import Router, SkillInfo, recommend

@@ -10,8 +10,9 @@ import pytest
 from helpers import Content, build_tree, commit_all, valid_files, write_tree
 
 from syncbot.desired import RolloutPolicy
+from syncbot.files.gittree import GitTree
 from syncbot.files.schemas import SyncbotConfig
-from syncbot.files.source import GitTree, WorkTree
+from syncbot.files.worktree import WorkTree
 from syncbot.lint.findings import Finding
 from syncbot.lint.validate import validate
 from syncbot.policy import Policy, loosenings, policy_of, strictest

@@ -11,7 +11,7 @@ from helpers import build_tree, valid_files
 
 from syncbot.desired import RolloutPolicy
 from syncbot.files.schemas import RolloutGates, SyncbotConfig
-from syncbot.files.source import WorkTree
+from syncbot.files.worktree import WorkTree
 from syncbot.lint.validate import validate
 from syncbot.promote.decide import Canary, FailureCount, Rules, decide, next_step
 from syncbot.promote.metrics import Health

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from syncbot.files.load import load_repo, to_route
-from syncbot.files.source import WorkTree
+from syncbot.files.worktree import WorkTree
 from syncbot.regexsafe import check_pattern
 
 NODE = shutil.which("node")

@@ -878,7 +878,7 @@ def test_map_concurrent_keeps_order_returns_errors_and_bounds_threads(
         return inner(request)
 
     h = make(api, concurrency=3)
-    h.client._http._transport = httpx.MockTransport(slow)
+    h.client._engine._http._transport = httpx.MockTransport(slow)
 
     def work(n: int) -> int:
         if n == 5:
@@ -1140,7 +1140,7 @@ def test_live_a_lost_create_is_matched_by_its_nonce_not_by_its_name(
         files = [("tax-memo/SKILL.md", mark_skill_md(skill_md("tax-memo").encode(), "c" * 32))]
         others.append(lv.server.state.create_skill(files, title="Tax Memo").id)
 
-    lv.client._sleep = the_other_environment_creates  # the wait before the check
+    lv.client._engine._sleep = the_other_environment_creates  # the wait before the check
     lv.server.faults.set(lost_nth={1})
     skill, _ = lv.client.create_skill("tax-memo", "Tax Memo", files_for("tax-memo"), nonce="d" * 32)
     assert others and skill.id not in others

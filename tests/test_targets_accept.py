@@ -20,9 +20,10 @@ from helpers import Content, build_tree, skill_yaml, valid_files, write_tree
 from live_support import Cli, Repo
 
 from syncbot.desired import content_sha256
+from syncbot.files.gittree import GitTree
 from syncbot.files.load import read_repo
 from syncbot.files.schemas import INT4_MAX, MAX_DELETIONS_CAP, MAX_SOAK_HOURS
-from syncbot.files.source import GitTree, WorkTree
+from syncbot.files.worktree import WorkTree
 from syncbot.lint.validate import validate
 
 CA = "skills/contract-analysis"
@@ -184,7 +185,8 @@ PEAK_MIB = 300  # the interpreter and syncbot take ~100 MiB; reading either file
 MEASURE = textwrap.dedent("""\
     import resource, sys, time
     from pathlib import Path
-    from syncbot.files.source import GitTree, WorkTree
+    from syncbot.files.gittree import GitTree
+    from syncbot.files.worktree import WorkTree
     from syncbot.lint.validate import validate
     root = Path(sys.argv[1])
     source = GitTree(root, "HEAD") if sys.argv[2] == "git" else WorkTree(root)

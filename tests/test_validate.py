@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from helpers import Content, build_tree, commit_all, skill_md, skill_yaml, valid_files, write_tree
 
+from syncbot.files.gittree import GitTree
 from syncbot.files.load import build_desired
-from syncbot.files.source import GitTree, WorkTree
+from syncbot.files.worktree import WorkTree
 from syncbot.lint.findings import Finding
 from syncbot.lint.validate import render_findings, validate, validate_and_load
 

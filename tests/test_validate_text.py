@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from helpers import Content, build_tree, skill_md, skill_yaml, valid_files
 
-from syncbot.files.source import WorkTree
+from syncbot.files.worktree import WorkTree
 from syncbot.lint.findings import Finding
 from syncbot.lint.validate import validate
 

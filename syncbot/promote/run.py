@@ -12,7 +12,8 @@ from syncbot.desired import DesiredState, RolloutPolicy
 from syncbot.errors import SyncbotError
 from syncbot.files.load import CONFIG_FILE, build_desired, read_repo
 from syncbot.files.schemas import MetricsConfig, RolloutGates, SyncbotConfig
-from syncbot.files.source import SourceFile, WorkTree
+from syncbot.files.source import SourceFile
+from syncbot.files.worktree import WorkTree
 from syncbot.ops import stricter_than_applied
 from syncbot.promote import store
 from syncbot.promote.decide import Canary, Decision, FailureCount, Rules, decide, window

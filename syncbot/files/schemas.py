@@ -298,14 +298,16 @@ DEFAULT_PROMQL = {
     ),
 }
 PROMQL_PLACEHOLDERS = ("environment", "window")
+_KNOWN = ", ".join(f"${name}" for name in PROMQL_PLACEHOLDERS)
 
 
 def _check_promql(query: str) -> str:
     try:
         string.Template(query).substitute(environment="staging", window="60m")
-    except (KeyError, ValueError) as exc:
-        known = ", ".join(f"${name}" for name in PROMQL_PLACEHOLDERS)
-        raise ValueError(f"unknown or malformed placeholder {exc} (known: {known})") from None
+    except KeyError as exc:
+        raise ValueError(f"unknown placeholder ${exc.args[0]} (known: {_KNOWN})") from None
+    except ValueError:
+        raise ValueError(f"a lone $ (write $$ for a dollar; placeholders: {_KNOWN})") from None
     return query
 
 

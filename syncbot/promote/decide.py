@@ -80,8 +80,8 @@ class Evidence:
     def as_dict(self) -> dict[str, Any]:
         g = self.gates
         return {
-            "window_start": _iso(self.window_start),
-            "window_end": _iso(self.window_end),
+            "window_start": iso_utc(self.window_start),
+            "window_end": iso_utc(self.window_end),
             "window_minutes": g.window_minutes,
             "requests": self.requests,
             "failures": self.failures,
@@ -93,7 +93,7 @@ class Evidence:
                 "max_p95_ms": g.max_p95_ms,
                 "failure_limit": g.failure_limit,
             },
-            "soak_ends_at": _iso(self.soak_ends_at),
+            "soak_ends_at": iso_utc(self.soak_ends_at),
             "verdict": self.verdict,
             "failed_gates": list(self.failed_gates),
             "consecutive_failures": self.consecutive_failures,
@@ -166,11 +166,11 @@ def _choose(
     if canary.skill in open_proposals:
         return _hold(canary, rules, ev, "a proposal for this skill is already open")
     if ev.soak_ends_at is not None and now < ev.soak_ends_at:
-        return _hold(canary, rules, ev, f"soaking until {_iso(ev.soak_ends_at)}")
+        return _hold(canary, rules, ev, f"soaking until {iso_utc(ev.soak_ends_at)}")
     if ev.verdict == "inconclusive":
         return _hold(canary, rules, ev, f"inconclusive: {_inconclusive_text(ev)}")
     target = next_step(canary.live_basis_points, rules.policy)
-    reason = f"soak over, every gate passed on {ev.requests} requests"
+    reason = f"promote: soak over, every gate passed on {ev.requests} requests"
     return _decision(canary, rules, ev, "promote", target, reason)
 
 
@@ -191,9 +191,18 @@ def _evaluate(
         verdict = "failed" if failed else "passed"
     count = _count(previous, verdict, start, end)
     return Evidence(
-        start, end, h.requests, h.failures, h.error_rate_percent, h.p95_ms, gates, soak_end,
-        verdict, failed if verdict == "failed" else (), count,
-    )  # fmt: skip
+        start,
+        end,
+        h.requests,
+        h.failures,
+        h.error_rate_percent,
+        h.p95_ms,
+        gates,
+        soak_end,
+        verdict,
+        failed if verdict == "failed" else (),
+        count,
+    )
 
 
 def _failed_gates(h: Health, gates: RolloutGates) -> tuple[str, ...]:
@@ -276,7 +285,7 @@ def _inconclusive_text(ev: Evidence) -> str:
     return "no latency figure for the window"
 
 
-def _iso(ts: datetime | None) -> str | None:
+def iso_utc(ts: datetime | None) -> str | None:
     return None if ts is None else ts.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -53,15 +52,6 @@ def prometheus_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-@contextmanager
-def source(
-    url: str, transport: httpx.BaseTransport | None = None, **queries: str
-) -> Iterator[PrometheusMetrics]:
-    config = PrometheusSource(url=url, queries=PrometheusQueries(**queries))
-    with PrometheusMetrics(config, transport=transport) as metrics:
-        yield metrics
-
-
 def health(
     url: str,
     environment: str,
@@ -70,8 +60,8 @@ def health(
     window: tuple[datetime, datetime] = HOUR,
     **queries: str,
 ) -> dict[str, Health]:
-    with source(url, transport, **queries) as metrics:
-        return metrics.health(environment, skills, *window)
+    config = PrometheusSource(url=url, queries=PrometheusQueries(**queries))
+    return PrometheusMetrics(config, transport=transport).health(environment, skills, *window)
 
 
 def test_health_of_every_skill_from_three_queries(prometheus_url: str) -> None:

@@ -37,32 +37,26 @@ class PrometheusMetrics:
     ) -> None:
         self.config = config
         self._secrets = tuple(s for s in (urlsplit(config.url).password,) if s)
-        self._http = httpx.Client(
-            base_url=config.url.rstrip("/"),
-            timeout=config.timeout_seconds,
+        self._transport = transport
+
+    def _client(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.config.url.rstrip("/"),
+            timeout=self.config.timeout_seconds,
             headers={"User-Agent": "syncbot"},
             # connection failures only: a query that reached the server is not sent twice
-            transport=transport or httpx.HTTPTransport(retries=2),
+            transport=self._transport or httpx.HTTPTransport(retries=2),
         )
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> PrometheusMetrics:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def health(
         self, environment: str, skills: Sequence[str], start: datetime, end: datetime
     ) -> dict[str, Health]:
         """Health of `skills` over [start, end): exactly three queries, for all of them."""
-        window = promql_duration(end - start)
-        queries = self.config.queries
-        requests = self._vector("requests", queries.requests, environment, window, end)
-        rates = self._vector("error_rate", queries.error_rate, environment, window, end)
-        p95 = self._vector("p95", queries.p95, environment, window, end)
+        window, queries = promql_duration(end - start), self.config.queries
+        with self._client() as http:
+            requests = self._vector(http, "requests", queries.requests, environment, window, end)
+            rates = self._vector(http, "error_rate", queries.error_rate, environment, window, end)
+            p95 = self._vector(http, "p95", queries.p95, environment, window, end)
         return {
             skill: _health(skill, requests[skill], rates.get(skill), p95.get(skill))
             for skill in skills
@@ -70,10 +64,15 @@ class PrometheusMetrics:
         }
 
     def _vector(
-        self, figure: str, template: str, environment: str, window: str, at: datetime
+        self,
+        http: httpx.Client,
+        figure: str,
+        template: str,
+        environment: str,
+        window: str,
+        at: datetime,
     ) -> Vector:
-        query = render(template, environment, window)
-        data = self._query(figure, query, at)
+        data = self._query(http, figure, render(template, environment, window), at)
         if data.get("resultType") != "vector":
             raise self._error(
                 f"the {figure} query must return an instant vector, got "
@@ -81,10 +80,10 @@ class PrometheusMetrics:
             )
         return self._by_skill(figure, data.get("result") or [])
 
-    def _query(self, figure: str, query: str, at: datetime) -> dict[str, Any]:
+    def _query(self, http: httpx.Client, figure: str, query: str, at: datetime) -> dict[str, Any]:
         form = {"query": query, "time": f"{at.timestamp():.3f}"}
         try:
-            response = self._http.post(_QUERY_PATH, data=form)
+            response = http.post(_QUERY_PATH, data=form)
         except httpx.HTTPError as exc:
             where = redact_url(self.config.url)
             raise self._error(f"{figure} query to {where}: {type(exc).__name__}: {exc}") from exc

@@ -9,13 +9,13 @@ from datetime import datetime
 from pathlib import Path
 
 from syncbot.desired import DesiredState, RolloutPolicy
-from syncbot.errors import SyncbotError
 from syncbot.files.schemas import MetricsConfig, RolloutGates, SyncbotConfig
 from syncbot.ops import load_config, stricter_than_applied
 from syncbot.promote import store
 from syncbot.promote.decide import Canary, Decision, FailureCount, Rules, decide, window
 from syncbot.promote.metrics import MetricsSource
 from syncbot.promote.postgres_source import PostgresMetrics
+from syncbot.promote.prometheus import PrometheusMetrics
 from syncbot.targets.postgres import Database
 
 
@@ -40,9 +40,9 @@ def gates_of(config: SyncbotConfig, environment: str) -> RolloutGates:
 
 def metrics_source(config: MetricsConfig, db: Database) -> MetricsSource:
     """The configured source; PostgreSQL reads the database the bot already holds open."""
-    if config.source == "postgres":
-        return PostgresMetrics(db)
-    raise SyncbotError("the Prometheus metrics source is not available in this build")
+    if config.source == "prometheus" and config.prometheus is not None:
+        return PrometheusMetrics(config.prometheus)
+    return PostgresMetrics(db)
 
 
 def promote(

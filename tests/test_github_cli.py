@@ -6,8 +6,8 @@ import json
 import os
 import re
 import threading
-from contextlib import contextmanager
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -100,7 +100,7 @@ class FakeGitHub:
             "labels": [],
             "head": {
                 "ref": head,
-                "label": f"{REPO.split('/')[0]}:{head}",
+                "label": f"{'mallory' if fork else REPO.split('/')[0]}:{head}",
                 "repo": {"full_name": "mallory/skills" if fork else REPO},
             },
             "base": {"ref": base},
@@ -219,7 +219,8 @@ class _Handler(BaseHTTPRequestHandler):
         if fake.branch_exists is not None and not fake.branch_exists(head):
             errors = [{"message": f"head: {head} does not exist", "field": "head"}]
             return self._send(422, {"message": "Validation Failed", "errors": errors})
-        if any(p["head"]["ref"] == head and p["state"] == "open" for p in fake.pulls):
+        label = f"{REPO.split('/')[0]}:{head}"
+        if any(p["head"]["label"] == label and p["state"] == "open" for p in fake.pulls):
             errors = [{"message": f"A pull request already exists for acme:{head}."}]
             return self._send(422, {"message": "Validation Failed", "errors": errors})
         pull = fake.add_pull(head, body["base"], title=body["title"], body=body.get("body", ""))

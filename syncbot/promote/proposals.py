@@ -224,7 +224,7 @@ class Proposer:
         missing = [name for name in labels(decision) if name not in have]
         if missing:
             path = f"{self.client.repo_path}/issues/{pr['number']}/labels"
-            self.client.request("POST", path, {"labels": missing})
+            self.client.request_list("POST", path, {"labels": missing})
         return bool(missing)
 
     # --- git ------------------------------------------------------------------------------
@@ -294,7 +294,9 @@ class Proposer:
         ]
         lines += ["", _escape(decision.reason), "", *_evidence_table(decision), ""]
         lines += [f"Gates: {gates_text(decision.evidence.gates)}.", ""]
-        lines += ["```diff", edit.diff().rstrip("\n"), "```", ""]
+        diff = edit.diff().rstrip("\n")
+        fence = _fence(diff)
+        lines += [f"{fence}diff", diff, fence, ""]
         if others:
             refs = ", ".join(f"#{n}" for n in others)
             lines += [f"Open proposals for this skill that this one supersedes: {refs}.", ""]
@@ -358,6 +360,13 @@ def _footer(d: Decision, base: str, run_link: str) -> list[str]:
         "the rollout changes. `syncbot promote history --env "
         f"{d.environment} --skill {d.skill}` shows every evaluation.",
     ]
+
+
+def _fence(text: str) -> str:
+    """A code fence longer than any run of backticks in `text` (a YAML comment may hold
+    some): the diff can never close it and turn into Markdown."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
 
 
 def _escape(text: str) -> str:

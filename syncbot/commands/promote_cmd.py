@@ -75,7 +75,9 @@ def promote_group(
         else:
             report = promote(app.repo, env, db, now)
     app.say(_render(report, fmt).rstrip("\n"))
-    for outcome in outcomes:
+    if outcomes and fmt == "markdown":
+        app.say("\n" + "\n".join(f"- {outcome.line()}" for outcome in outcomes))
+    for outcome in outcomes if fmt != "markdown" else ():
         app.say(outcome.line(), err=fmt == "json")  # JSON on stdout stays parseable
     moves = report.count("promote") + report.count("rollback")
     return EXIT_CHANGES if detailed_exitcode and moves else 0

@@ -327,3 +327,16 @@ def test_evaluations_are_recorded_when_prs_are_opened(
 def test_a_comment_with_backticks_cannot_break_out_of_the_diff_fence() -> None:
     assert _fence("-a: 5  # ```` see\n+a: 25") == "`````"
     assert _fence("-a: 5\n+a: 25") == "```"
+
+
+def test_the_workflows_variables_are_enough_database_url_and_the_token(
+    live: Cli, github: FakeGitHub, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # promote.yml gives the step DATABASE_URL and GITHUB_TOKEN only
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "REDIS_URL", "SYNCBOT_REDIS_PREFIX"):
+        monkeypatch.delenv(name, raising=False)
+    executions(pg_url, "contract-review", 300)
+    result = live("promote", "--env", "production", "--open-prs", "--format", "markdown")
+    assert result.code == 0, result.err
+    assert result.out.startswith("### promote --env production at ")
+    assert "\n- promote contract-review 5% -> 25%: PR created https://" in result.out

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from syncbot.desired import DesiredState, Pattern, Skill, format_percentage
 from syncbot.errors import PolicyError, SyncbotError, TargetError
 from syncbot.live import LiveState, RolloutRow, RouteRow, SkillRow, VersionRow
+from syncbot.marker import new_nonce
 from syncbot.plan import Change, Plan
 from syncbot.planner import PlanOptions, make_plan
 from syncbot.planner.cache import cache_entry
@@ -93,7 +94,7 @@ def _apply(
             # we hold the lock, so an unfinished run is dead: record it so even when the
             # plan turns out empty (it died after its last write)
             targets.db.close_dead_runs(desired.environment)
-        live = read_live(targets, desired)
+        live = read_live(targets, desired, prune=options.prune)
         plan = make_plan(desired, live, plan_options(options))
         log.planned(plan)
         if options.saved_plan is not None:
@@ -142,6 +143,8 @@ class Executor:
         self.result = ApplyResult(plan=plan, notes=list(plan.notes))
         self.placed: dict[str, tuple[str, str]] = {}
         self.uploaded: list[VersionRow] = []
+        # skill name -> the ownership nonce its upload request carries (syncbot.marker)
+        self.nonces: dict[str, str] = {}
         self._outcomes: list[dict[str, Any]] = []
         self._outcomes_lock = threading.RLock()
 
@@ -216,9 +219,10 @@ class Executor:
                 self.placed[change.key] = (change.after["skill_id"], change.after["version_id"])
         uploads = [c for c in changes if c.action in ("create", "update")]
         if uploads and self.targets.api is not None:
-            # committed before the first request: the proof that later finds our own
-            # skill after a lost answer (planner: made_by_us)
-            self._journal_many([_started(c) for c in uploads])
+            self.nonces = {c.key: new_nonce() for c in uploads}
+            # committed before the first request: a skill that comes back carrying one of
+            # these nonces was made by this environment (adopted or pruned as a duplicate)
+            self._journal_many([_started(c, self.nonces[c.key]) for c in uploads])
             try:
                 results = self.targets.api.map_concurrent(self._upload, uploads)
             finally:
@@ -243,12 +247,15 @@ class Executor:
     def _send(self, change: Change, skill: Skill) -> tuple[str, str]:
         api = self.targets.api
         assert api is not None
+        nonce = self.nonces[skill.name]
         if change.action == "create":
-            created, version = api.create_skill(skill.name, skill.display_name, skill.files)
+            created, version = api.create_skill(
+                skill.name, skill.display_name, skill.files, nonce=nonce
+            )
             skill_id, version_id = created.id, version.address
         else:
             skill_id = str(change.after["skill_id"])
-            version_id = api.create_version(skill_id, skill.name, skill.files).address
+            version_id = api.create_version(skill_id, skill.name, skill.files, nonce=nonce).address
         row = VersionRow(
             skill.name, skill_id, version_id, skill.content_sha256, commit=self.desired.commit
         )
@@ -263,6 +270,7 @@ class Executor:
                 "outcome": "ok",
                 "skill_id": skill_id,
                 "version_id": version_id,
+                "nonce": nonce,
             }
         )
         return skill_id, version_id
@@ -419,8 +427,14 @@ class Executor:
         self._journal({**entry, "outcome": "ok"})
 
 
-def _started(change: Change) -> dict[str, Any]:
-    return {"op": "upload", "skill": change.key, "action": change.action, "outcome": "started"}
+def _started(change: Change, nonce: str) -> dict[str, Any]:
+    return {
+        "op": "upload",
+        "skill": change.key,
+        "action": change.action,
+        "outcome": "started",
+        "nonce": nonce,
+    }
 
 
 def _route_row(value: dict[str, Any]) -> RouteRow:

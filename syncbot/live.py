@@ -103,8 +103,6 @@ class DbState:
     # the last apply that changed the database could not write the cache (degraded or
     # killed): a missing entry was never written rather than expired, and is written now
     cache_behind: bool = False
-    # (skill name, start) of every create the bot began in its recent runs
-    create_attempts: tuple[tuple[str, datetime], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -117,15 +115,33 @@ class CacheState:
 
 
 @dataclass(frozen=True)
+class Provenance:
+    """What the content of an unknown API skill proves about who made it.
+
+    `marker` is the ownership nonce its latest version's SKILL.md carries (None: none);
+    `ours` the skill name this environment's journal recorded with that nonce before
+    sending it (None: not ours); `error` says why the content could not be read (the
+    evidence cannot tell).
+    """
+
+    marker: str | None = None
+    ours: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class LiveState:
     """Everything a plan reads. `api` is None when the Skills API is disabled.
 
     `api_versions` holds the versions of the few API skills the reader had to inspect:
     skills whose latest version is not the pinned one, and unknown skills that carry the
-    display name of a skill we are about to create (candidates for adoption).
+    display name of a skill to place (candidates for adoption or deletion as a duplicate).
+    `provenance` holds, for the candidates whose ownership matters to this plan (a skill
+    with no home yet, or any with --prune), what their content proves.
     """
 
     api: ApiListing | None
     db: DbState
     cache: CacheState
     api_versions: Mapping[str, tuple[ApiVersion, ...]] = field(default_factory=dict)
+    provenance: Mapping[str, Provenance] = field(default_factory=dict)

@@ -18,7 +18,7 @@ from syncbot.files.load import CONFIG_FILE, LoadedRepo, build_desired, load_repo
 from syncbot.files.source import GitTree, SourceError, SourceFile, WorkTree
 from syncbot.lint.findings import Finding
 from syncbot.lint.validate import validate_and_load
-from syncbot.live import RolloutRow
+from syncbot.live import ApiListing, RolloutRow
 from syncbot.policy import Policy, judged_by, policy_of
 from syncbot.redact import redact_url
 from syncbot.session import Targets
@@ -181,6 +181,7 @@ class Check:
     ok: bool
     detail: str
     fix: str = ""
+    warn: bool = False  # worth a look, but nothing is broken: doctor still exits 0
 
 
 def _probe(name: str, fn: Any, fix: str) -> tuple[Check, Any]:
@@ -260,20 +261,68 @@ def doctor_env(settings: Settings) -> list[Check]:
     ]
 
 
-def doctor_connections(targets: Targets) -> list[Check]:
+def doctor_connections(targets: Targets, environment: str) -> list[Check]:
     checks = []
-    if targets.api is not None:
-        checks.append(
-            _probe(
-                "Skills API",
-                targets.api.list_skills,
-                "check ANTHROPIC_BASE_URL and the key's workspace",
-            )[0]
+    api_check, listing = (
+        _probe(
+            "Skills API",
+            targets.api.list_skills,
+            "check ANTHROPIC_BASE_URL and the key's workspace",
         )
+        if targets.api is not None
+        else (None, None)
+    )
+    if api_check is not None:
+        checks.append(api_check)
     checks.append(
         _probe("PostgreSQL", targets.db.ping, "is the server up? is DATABASE_URL right?")[0]
     )
     pending = _probe("migrations", targets.db.ensure_migrated, "run `syncbot db migrate`")[0]
     checks.append(pending)
     checks.append(_probe("Redis", targets.cache.ping, "is the server up? is REDIS_URL right?")[0])
+    if listing is not None and pending.ok:
+        checks.append(_ownership_check(targets, environment, listing))
     return checks
+
+
+_LOOKALIKES = "API skills with our names"
+
+
+def _ownership_check(targets: Targets, environment: str, listing: ApiListing) -> Check:
+    try:
+        return _lookalikes(targets, environment, listing)
+    except SyncbotError as exc:
+        return Check(_LOOKALIKES, True, f"not checked: {exc.message}", warn=True)
+
+
+def _lookalikes(targets: Targets, environment: str, listing: ApiListing) -> Check:
+    """API skills named like ours that this environment's database does not own: a
+    colleague's copy, another environment on the same workspace, or a lost create the
+    next apply adopts. Apply never touches them without proof; a person should look."""
+    db = targets.db.read_state(environment)
+    owned = {r.skill_id for r in db.skills.values()} | {v.skill_id for v in db.versions}
+    names = {r.name for r in db.skills.values()} | {v.skill_name for v in db.versions}
+    labels = names | {r.display_name for r in db.skills.values()}
+    found = []
+    for skill in listing.skills:
+        if skill.id in owned:
+            continue
+        if skill.display_name is not None and skill.display_name in labels:
+            found.append(f"{skill.id} ({_printable(skill.display_name)})")
+        elif skill.display_name is None and targets.api is not None:
+            slugs = {v.name for v in targets.api.list_versions(skill.id)} & names
+            found += [f"{skill.id} ({slug})" for slug in sorted(slugs)[:1]]
+    if not found:
+        return Check(_LOOKALIKES, True, "all owned by this database")
+    shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+    detail = (
+        f"{len(found)} not owned by this database: {shown}; apply leaves them alone "
+        "(a lost create of ours is adopted by the next apply): check them by hand"
+    )
+    return Check(_LOOKALIKES, True, detail, warn=True)
+
+
+def _printable(text: str) -> str:
+    """Text someone else chose (an API display name) with control characters escaped, so
+    it cannot drive the terminal."""
+    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import pytest
+
 from syncbot.desired import (
     DesiredState,
     Pattern,
@@ -22,6 +24,7 @@ from syncbot.live import (
     CacheState,
     DbState,
     LiveState,
+    Provenance,
     RolloutRow,
     RouteRow,
     SkillRow,
@@ -147,32 +150,39 @@ def test_empty_listing_never_recreates_everything() -> None:
     assert plan.blocked and all(c.blocked for c in plan.by_target("api"))
 
 
-def _lost_create(attempts: tuple[tuple[str, datetime], ...]) -> LiveState:
+def _lost_create(provenance: Provenance | None) -> LiveState:
     lost = ApiSkill("skill_lost", "Alpha", "v9", "custom", "2026-11-26T10:00:02Z", "")
-    state = replace(
+    return replace(
         live(ApiListing((lost,))),
         api_versions={"skill_lost": (ApiVersion("v9", "v9", "skill_lost", "alpha", "d", ""),)},
+        provenance={} if provenance is None else {"skill_lost": provenance},
     )
-    return replace(state, db=replace(state.db, create_attempts=attempts))
 
 
 def test_unknown_skill_made_by_our_lost_create_is_adopted_not_duplicated() -> None:
-    started = datetime(2026, 11, 26, 10, 0, 0, tzinfo=UTC)
-    [change] = make_plan(desired(skill("alpha")), _lost_create((("alpha", started),))).by_target(
-        "api"
-    )
+    ours = Provenance(marker="a" * 32, ours="alpha")
+    [change] = make_plan(desired(skill("alpha")), _lost_create(ours)).by_target("api")
     assert (change.action, change.after["skill_id"]) == ("update", "skill_lost")
 
 
-def test_someone_elses_copy_with_our_name_is_never_taken_over() -> None:
-    long_before = datetime(2026, 11, 20, tzinfo=UTC)
-    for attempts in (
-        (),
-        (("alpha", long_before),),
-        (("beta", datetime(2026, 11, 26, 10, tzinfo=UTC)),),
-    ):
-        [change] = make_plan(desired(skill("alpha")), _lost_create(attempts)).by_target("api")
-        assert change.action == "create"
+@pytest.mark.parametrize(
+    "provenance",
+    [
+        None,  # not checked
+        Provenance(),  # no marker: a colleague's copy
+        Provenance(marker="b" * 32),  # another environment's marker
+        Provenance(marker="c" * 32, ours="beta"),  # ours, but for another name
+        Provenance(error="skills-api: GET ...: 500"),  # content unreadable: cannot tell
+    ],
+)
+def test_someone_elses_copy_with_our_name_is_never_taken_over(
+    provenance: Provenance | None,
+) -> None:
+    plan = make_plan(desired(skill("alpha")), _lost_create(provenance))
+    [change] = plan.by_target("api")
+    assert change.action == "create"
+    if provenance is not None:
+        assert any("skill_lost" in n and "left alone" in n for n in plan.notes)
 
 
 def test_upload_recorded_by_a_killed_run_is_repinned() -> None:

@@ -23,6 +23,7 @@ import pytest
 from syncbot.desired import SkillFile
 from syncbot.emulator.server import EmulatorServer
 from syncbot.errors import ApiError, CircuitOpenError, TargetError
+from syncbot.marker import files_from_zip, mark_skill_md, without_marker
 from syncbot.targets.skills_api import (
     ApiSettings,
     OutcomeUnknownError,
@@ -1102,3 +1103,46 @@ def test_live_concurrency_speeds_up_uploads(live: Callable[..., Live]) -> None:
     print(f"200 uploads at 20 ms: concurrency 1 {one:.2f} s, 8 {eight:.2f} s, x{one / eight:.1f}")
     assert len(parallel.client.list_versions(skill.id)) == 401
     assert eight < one / 2  # generous: the target is x5, timing on CI is noisy
+
+
+@pytest.mark.parametrize("beta", [None, BETA])
+def test_live_uploads_carry_their_nonce_and_the_content_reads_it_back(
+    live: Callable[..., Live], beta: str | None
+) -> None:
+    lv = live(beta_version=beta)
+    skill, first = lv.client.create_skill(
+        "lease-review", "Lease Review", files_for("lease-review"), nonce="a" * 32
+    )
+    second = lv.client.create_version(
+        skill.id, "lease-review", files_for("lease-review"), nonce="b" * 32
+    )
+    assert lv.client.version_marker(skill.id, first.address) == "a" * 32
+    assert lv.client.version_marker(skill.id, second.address) == "b" * 32
+    content = files_from_zip(lv.client.download_version(skill.id, first.address))
+    assert content["scripts/run.py"] == b"print(1)\n"
+    assert without_marker(content["SKILL.md"]) == skill_md("lease-review")
+    plain, _ = lv.client.create_skill("plain-skill", "Plain", files_for("plain-skill"))
+    assert lv.client.version_marker(plain.id, str(plain.latest_version)) is None
+    with pytest.raises(ApiError) as info:
+        lv.client.download_version(skill.id, "1" if beta else "skillver_gone")
+    assert info.value.status == 404
+
+
+def test_live_a_lost_create_is_matched_by_its_nonce_not_by_its_name(
+    live: Callable[..., Live],
+) -> None:
+    """While the lost create's check waits, a same-named skill with another nonce lands
+    (another environment's): the newest and the first in the listing, yet not ours."""
+    lv = live()
+    others: list[str] = []
+
+    def the_other_environment_creates(seconds: float) -> None:
+        files = [("tax-memo/SKILL.md", mark_skill_md(skill_md("tax-memo"), "c" * 32))]
+        others.append(lv.server.state.create_skill(files, title="Tax Memo").id)
+
+    lv.client._sleep = the_other_environment_creates  # the wait before the check
+    lv.server.faults.set(lost_nth={1})
+    skill, _ = lv.client.create_skill("tax-memo", "Tax Memo", files_for("tax-memo"), nonce="d" * 32)
+    assert others and skill.id not in others
+    assert len(lv.server.state.find_by_name("tax-memo")) == 2
+    assert lv.client.version_marker(skill.id, str(skill.latest_version)) == "d" * 32

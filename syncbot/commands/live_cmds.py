@@ -100,7 +100,7 @@ def plan_cmd(
     )
     with open_targets(app.settings) as targets:
         desired = stricter_than_applied(app.repo, desired, targets.db)
-        live = read_live_or_report(app, targets, desired, fmt)
+        live = read_live_or_report(app, targets, desired, fmt, prune=prune)
     plan = make_plan(desired, live, options)
     if out_file is not None:
         out_file.write_text(
@@ -115,11 +115,13 @@ def plan_cmd(
     return EXIT_CHANGES if (detailed_exitcode and not plan.is_empty) else 0
 
 
-def read_live_or_report(app: App, targets: Targets, desired: DesiredState, fmt: str) -> LiveState:
+def read_live_or_report(
+    app: App, targets: Targets, desired: DesiredState, fmt: str, *, prune: bool
+) -> LiveState:
     """The live state; when a system cannot be read, the plan output still says which
     one was not compared (a PR comment or drift issue then shows it) before exit 1."""
     try:
-        return read_live(targets, desired)
+        return read_live(targets, desired, prune=prune)
     except TargetError as exc:
         why = exc.message.removeprefix(f"{exc.target}: ")
         stub = Plan(desired.environment, desired.commit, (), uncompared={exc.target: why})
@@ -279,9 +281,9 @@ def doctor_cmd(app: App, environment: str | None) -> int:
     checks = doctor_env(app.settings)
     if all(c.ok for c in checks):
         with open_targets(app.settings) as targets:
-            checks += doctor_connections(targets)
+            checks += doctor_connections(targets, _env(app, environment))
     for check in checks:
-        mark = "ok  " if check.ok else "FAIL"
+        mark = ("warn" if check.warn else "ok  ") if check.ok else "FAIL"
         app.say(
             f"{mark} {check.name:<30} {check.detail}"
             + (f"\n     fix: {check.fix}" if not check.ok and check.fix else "")

@@ -17,6 +17,7 @@ from syncbot.planner.skills import (
     Placement,
     db_change,
     desired_row,
+    not_ours,
     place_existing,
     place_new,
     plan_duplicates,
@@ -34,6 +35,7 @@ def make_plan(desired: DesiredState, live: LiveState, options: PlanOptions | Non
         notes.append("the database has no syncbot tables yet: apply creates them first")
     api, db, placements = _plan_skills(ctx, notes)
     db += _plan_removed(ctx, notes, plan_duplicates(ctx, placements))
+    notes += not_ours(ctx, placements)
     present = set(placements)
     db += plan_routes(ctx, present) + plan_rollouts(ctx, present)
     cache = _plan_cache(ctx, placements, api + db, notes)

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from syncbot.canonical import fingerprint
 from syncbot.desired import DesiredState
-from syncbot.live import ApiSkill, LiveState, VersionRow
+from syncbot.live import ApiSkill, ApiVersion, LiveState, VersionRow
 from syncbot.plan import CHANGED, DRIFT
-
-# a create that committed after its answer was lost lands within seconds or minutes
-CREATE_WINDOW = timedelta(hours=1)
-CLOCK_SKEW = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -68,29 +63,19 @@ class Context:
         return ids[0] if ids else None
 
     def adoptable(self, name: str) -> str | None:
-        """An unknown API skill whose versions carry this name and that one of our own
-        creates made: left by a lost response. Anyone else's copy is never taken over."""
+        """An unknown API skill left by a lost create of ours: its content carries an
+        ownership nonce this environment journaled for a create of this name. Anyone
+        else's copy, another environment's on a shared workspace included, is never
+        taken over."""
         for skill_id, versions in sorted(self.live.api_versions.items()):
-            api_skill = self.api_by_id.get(skill_id)
-            if api_skill is None or not any(v.name == name for v in versions):
-                continue
-            if self.made_by_us(name, api_skill.created_at):
+            if skill_id in self.api_by_id and self.made_by_us(skill_id, name, versions):
                 return skill_id
         return None
 
-    def made_by_us(self, name: str, created_at: str) -> bool:
-        """Whether the journal shows a create of `name` that can have made this API skill:
-        one that started before it was created (allowing for clock skew) and not long before."""
-        try:
-            made = datetime.fromisoformat(created_at)
-        except ValueError:
-            return False
-        if made.tzinfo is None:
-            made = made.replace(tzinfo=UTC)
-        return any(
-            n == name and at - CLOCK_SKEW <= made <= at + CREATE_WINDOW
-            for n, at in self.live.db.create_attempts
-        )
+    def made_by_us(self, skill_id: str, name: str, versions: tuple[ApiVersion, ...]) -> bool:
+        """Proven by the marker alone; names, times and content prove nothing."""
+        found = self.live.provenance.get(skill_id)
+        return found is not None and found.ours == name and any(v.name == name for v in versions)
 
     def reason(self, object_id: str, live_value: Any) -> str:
         """Drift when the live value is not what the bot last wrote there, else a git change."""

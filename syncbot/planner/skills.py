@@ -177,9 +177,9 @@ def plan_orphans(ctx: Context) -> list[Change]:
 
 
 def plan_duplicates(ctx: Context, placements: Mapping[str, Placement]) -> list[Change]:
-    """Unknown API skills carrying the name and display name of a skill that lives on
-    another API skill: a create that landed after the client had retried it (creates have
-    no idempotency key, so a slow attempt can commit after the check that it had not)."""
+    """Unknown API skills of ours (their content carries a nonce our journal recorded for
+    that name) beside the one a skill lives on: a create that landed after the client had
+    retried it (no idempotency key, so a slow attempt can commit after the check)."""
     if not ctx.api_enabled:
         return []
     ours = {v.skill_id for v in ctx.live.db.versions} | {
@@ -192,11 +192,8 @@ def plan_duplicates(ctx: Context, placements: Mapping[str, Placement]) -> list[C
             continue
         for name in sorted({v.name for v in versions} & set(placements)):
             placed = placements[name].skill_id
-            skill = ctx.desired.skills[name]
-            if placed in (None, skill_id) or api_skill.display_name != skill.display_name:
-                continue
-            if not ctx.made_by_us(name, api_skill.created_at):
-                continue  # someone's own copy: never deleted (validate cannot see it either)
+            if placed in (None, skill_id) or not ctx.made_by_us(skill_id, name, versions):
+                continue  # someone else's copy: never deleted (reported by `not_ours`)
             before = _api_state(skill_id, api_skill.latest_version, None)
             detail = (
                 f"delete API skill {skill_id}: a duplicate of {placed} made by a create "
@@ -205,3 +202,27 @@ def plan_duplicates(ctx: Context, placements: Mapping[str, Placement]) -> list[C
             key = f"{name} (duplicate {skill_id})"
             changes.append(Change("api", "delete", "skill", key, DRIFT, before, None, detail))
     return changes
+
+
+def not_ours(ctx: Context, placements: Mapping[str, Placement]) -> list[str]:
+    """Notes for unknown API skills carrying one of our names whose ownership was checked
+    and not proven: left alone, for a person to look at."""
+    notes = []
+    for skill_id, found in sorted(ctx.live.provenance.items()):
+        api_skill = ctx.api_by_id.get(skill_id)
+        versions = ctx.live.api_versions.get(skill_id, ())
+        names = sorted({v.name for v in versions})
+        if api_skill is None or any(found.ours == n for n in names):
+            continue
+        if any(placements.get(n, Placement(None, None)).skill_id == skill_id for n in names):
+            continue
+        why = (
+            f"its content could not be read ({found.error})"
+            if found.error
+            else "its SKILL.md carries no marker of this environment's uploads"
+        )
+        notes.append(
+            f"API skill {skill_id} ({', '.join(names)}) is not ours: {why}; "
+            "left alone, check it by hand"
+        )
+    return notes

@@ -131,15 +131,15 @@ SELECT
     WHERE r.environment = %(environment)s AND NOT r.dry_run
       AND (r.journal @> '[{"op": "db-commit", "outcome": "ok"}]'
            OR r.journal @> '[{"op": "cache", "outcome": "ok"}]')
-    ORDER BY r.id DESC LIMIT 1) AS cache_behind,
-  -- creates the bot started in its recent runs: the proof that an unknown API skill
-  -- carrying one of our names was made by us (a create that landed after its retry)
-  (SELECT coalesce(jsonb_agg(jsonb_build_object('skill', e->>'skill', 'at', e->>'at')), '[]')
-     FROM (SELECT journal FROM sync_runs WHERE environment = %(environment)s
-              AND journal <> '[]' ORDER BY id DESC LIMIT 50) r,
-          jsonb_array_elements(r.journal) e
-    WHERE e->>'op' = 'upload' AND e->>'action' = 'create' AND e->>'outcome' = 'started')
-    AS create_attempts
+    ORDER BY r.id DESC LIMIT 1) AS cache_behind
+"""
+
+_JOURNALED_NONCES = """
+SELECT DISTINCT e->>'nonce' AS nonce, e->>'skill' AS skill
+  FROM sync_runs r, jsonb_array_elements(r.journal) e
+ WHERE r.environment = %s AND NOT r.dry_run
+   AND e->>'op' = 'upload' AND e->>'action' = 'create' AND e->>'outcome' = 'started'
+   AND e->>'nonce' = ANY(%s)
 """
 
 _CLAIM_ENVIRONMENT = """
@@ -704,10 +704,17 @@ class Database:
             rollouts={o["skill_name"]: _rollout_row(o) for o in row["rollouts"]},
             written=_hand_edited(row),
             cache_behind=bool(row["cache_behind"]),
-            create_attempts=tuple(
-                (a["skill"], ts) for a in row["create_attempts"] if (ts := _parse_ts(a["at"]))
-            ),
         )
+
+    def journaled_nonces(self, environment: str, nonces: Sequence[str]) -> dict[str, str]:
+        """{nonce: skill name} for the given ownership nonces this environment's runs
+        journaled before sending a create: the proof that an API skill is ours (only a
+        create makes a skill; a new version's nonce proves nothing about its skill)."""
+        if not nonces:
+            return {}
+        with self._errors("cannot read the run journal"):
+            rows = self._exec(_JOURNALED_NONCES, (environment, list(nonces))).fetchall()
+        return {str(r["nonce"]): str(r["skill"]) for r in rows}
 
     def history(self, environment: str, limit: int) -> list[RunRecord]:
         with self._errors("cannot read the run history"):

@@ -30,6 +30,7 @@ from syncbot import __version__
 from syncbot.desired import SkillFile
 from syncbot.errors import ApiError, TargetError
 from syncbot.live import ApiListing, ApiSkill, ApiVersion
+from syncbot.marker import marker_of_zip, with_marker
 from syncbot.redact import redact_text, redact_url
 from syncbot.targets.retry import Backoff, CircuitBreaker, RateGate, server_delay
 
@@ -130,6 +131,7 @@ class _Call:
     params: Mapping[str, str | int] = field(default_factory=dict)
     files: Sequence[tuple[str, tuple[str, bytes]]] | None = None
     form: Mapping[str, str] | None = None
+    headers: Mapping[str, str] | None = None
 
     @property
     def label(self) -> str:
@@ -246,32 +248,56 @@ class SkillsApiClient:
         call = _Call("get_version", "GET", _version_path(skill_id, address))
         return self._run(call, lambda r: self._decode(call, r, self._version))
 
+    def download_version(self, skill_id: str, address: str) -> bytes:
+        """A version's content: a zip of the skill folder, as the API stores it."""
+        path = _version_path(skill_id, address) + "/content"
+        call = _Call("download_version", "GET", path, headers={"accept": "application/binary"})
+        return self._run(call, lambda r: r.content)
+
+    def version_marker(self, skill_id: str, address: str) -> str | None:
+        """The ownership nonce the version's SKILL.md carries (see syncbot.marker), or None."""
+        return marker_of_zip(self.download_version(skill_id, address))
+
     # ----------------------------------------------------------------- writes
 
     def create_skill(
-        self, name: str, display_name: str, files: Sequence[SkillFile]
+        self,
+        name: str,
+        display_name: str,
+        files: Sequence[SkillFile],
+        *,
+        nonce: str | None = None,
     ) -> tuple[ApiSkill, ApiVersion]:
-        """Create a skill and its first version; a lost answer is found, never re-created."""
+        """Create a skill and its first version; a lost answer is found, never re-created.
+
+        With a `nonce`, SKILL.md carries it (the ownership marker) and a lost answer is
+        matched by it alone: another skill of the same name made at the same moment (by
+        another environment on the workspace) is never taken for ours.
+        """
         since = datetime.now(UTC) - _CLOCK_SKEW
         form = {self._display_field: display_name} if display_name else None
-        call = _Call("create_skill", "POST", "/v1/skills", files=_parts(name, files), form=form)
+        parts = _parts(name, with_marker(files, nonce) if nonce else files)
+        call = _Call("create_skill", "POST", "/v1/skills", files=parts, form=form)
         created = self._run(
             call,
             lambda r: self._with_first_version(self._decode(call, r, self._skill), name),
-            reconcile=lambda: self._find_new_skill(name, display_name, since),
+            reconcile=lambda: self._find_new_skill(name, display_name, since, nonce),
         )
         self.stats._count_upload()
         return created
 
-    def create_version(self, skill_id: str, name: str, files: Sequence[SkillFile]) -> ApiVersion:
-        """Upload a new version; a lost answer is found, never uploaded twice."""
+    def create_version(
+        self, skill_id: str, name: str, files: Sequence[SkillFile], *, nonce: str | None = None
+    ) -> ApiVersion:
+        """Upload a new version; a lost answer is found (by its nonce), never uploaded twice."""
         since = datetime.now(UTC) - _CLOCK_SKEW
         path = _skill_path(skill_id) + "/versions"
-        call = _Call("create_version", "POST", path, files=_parts(name, files))
+        parts = _parts(name, with_marker(files, nonce) if nonce else files)
+        call = _Call("create_version", "POST", path, files=parts)
         version = self._run(
             call,
             lambda r: self._decode(call, r, self._version),
-            reconcile=lambda: self._find_new_version(skill_id, name, since),
+            reconcile=lambda: self._find_new_version(skill_id, name, since, nonce),
         )
         self.stats._count_upload()
         return version
@@ -389,24 +415,32 @@ class SkillsApiClient:
             return skill, placeholder
 
     def _find_new_skill(
-        self, name: str, display_name: str, since: datetime
+        self, name: str, display_name: str, since: datetime, nonce: str | None
     ) -> tuple[ApiSkill, ApiVersion] | None:
+        # the time and the names only narrow the search; with a nonce it is the proof
         fresh = [s for s in self.list_skills().skills if _created_since(s.created_at, since)]
         fresh.sort(key=lambda s: s.display_name != display_name)  # stable: matches first
         for skill in fresh:
             ours = [v for v in self.list_versions(skill.id) if v.name == name]
-            if ours:
-                latest = [v for v in ours if v.address == skill.latest_version]
-                return skill, (latest or ours)[0]
+            latest = [v for v in ours if v.address == skill.latest_version]
+            for version in latest or ours[:1]:
+                if nonce is None or self.version_marker(skill.id, version.address) == nonce:
+                    return skill, version
         return None
 
-    def _find_new_version(self, skill_id: str, name: str, since: datetime) -> ApiVersion | None:
+    def _find_new_version(
+        self, skill_id: str, name: str, since: datetime, nonce: str | None
+    ) -> ApiVersion | None:
         fresh = [
             v
             for v in self.list_versions(skill_id)
             if v.name == name and _created_since(v.created_at, since)
         ]
-        return max(fresh, key=lambda v: _parse_time(v.created_at)) if fresh else None
+        fresh.sort(key=lambda v: _parse_time(v.created_at), reverse=True)
+        for version in fresh:
+            if nonce is None or self.version_marker(skill_id, version.address) == nonce:
+                return version
+        return None
 
     # ----------------------------------------------------------------- the retry loop
 
@@ -495,7 +529,13 @@ class SkillsApiClient:
             seconds = min(seconds, _READ_TIMEOUT_CAP_S)
         timeout = httpx.Timeout(seconds, connect=min(seconds, _CONNECT_TIMEOUT_S))
         return self._http.build_request(
-            call.method, call.path, params=params, data=call.form, files=call.files, timeout=timeout
+            call.method,
+            call.path,
+            params=params,
+            data=call.form,
+            files=call.files,
+            headers=call.headers,
+            timeout=timeout,
         )
 
     def _transport_failure(self, call: _Call, exc: httpx.HTTPError) -> _AttemptFailed:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from syncbot.emulator import EmulatorServer
 ID = re.compile(r"^skill_[0-9A-Za-z]{24}$")
 VERSION_ID = re.compile(r"^skillver_[0-9A-Za-z]{24}$")
 Files = list[tuple[str, bytes]]
+LEGACY = "skills-2025-10-02"
 
 
 def test_create_from_directory_keeps_the_folder_and_derives_display_name(
@@ -271,3 +274,56 @@ def test_keep_alive_reuses_one_connection(
         client.skills.list()
     assert server.stats.requests == 5
     assert server.stats.connections == 1
+
+
+# --- version content: `beta.skills.versions.download` -----------------------------------
+
+
+def _unzipped(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def test_download_returns_the_version_folder_as_a_zip(
+    client: anthropic.Anthropic, tmp_path: Path, make_files: Callable[..., Files]
+) -> None:
+    files = make_files("alpha", helper=b"print('hi')\n")
+    skill = client.skills.create(files=files)
+    second = client.skills.versions.create(skill.id, files=make_files("alpha", description="B."))
+
+    first = client.beta.skills.versions.download(skill.latest_version_id, skill_id=skill.id)
+
+    assert _unzipped(first.read()) == dict(files)
+    assert first.http_request.headers["accept"] == "application/binary"
+    latest = client.beta.skills.versions.download(second.id, skill_id=skill.id)
+    target = tmp_path / "alpha.zip"
+    latest.write_to_file(target)
+    assert b"description: B." in _unzipped(target.read_bytes())["alpha/SKILL.md"]
+
+
+def test_download_in_the_legacy_dialect_addresses_the_epoch_version(
+    client: anthropic.Anthropic, http: httpx.Client, make_files: Callable[..., Files]
+) -> None:
+    files = make_files("alpha")
+    legacy = {"x-api-key": "k", "anthropic-version": "2023-06-01", "anthropic-beta": LEGACY}
+    created = http.post("/v1/skills", files=[("files[]", f) for f in files], headers=legacy)
+    skill = created.json()
+
+    content = client.beta.skills.versions.download(
+        skill["latest_version"], skill_id=skill["id"], betas=[LEGACY]
+    )
+
+    assert _unzipped(content.read()) == dict(files)
+    with pytest.raises(anthropic.BadRequestError, match="version"):
+        # an epoch address means nothing without the beta, and a version id nothing with it
+        client.beta.skills.versions.download("skillver_x", skill_id=skill["id"], betas=[LEGACY])
+
+
+def test_download_of_an_unknown_version_is_a_not_found_error(
+    client: anthropic.Anthropic, make_files: Callable[..., Files]
+) -> None:
+    skill = client.skills.create(files=make_files("alpha"))
+    with pytest.raises(anthropic.NotFoundError):
+        client.beta.skills.versions.download("skillver_" + "0" * 24, skill_id=skill.id)
+    with pytest.raises(anthropic.NotFoundError):
+        client.beta.skills.versions.download(skill.latest_version_id, skill_id="skill_gone")

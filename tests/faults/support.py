@@ -32,6 +32,7 @@ from psycopg.rows import dict_row
 from syncbot.desired import SkillFile, content_sha256
 from syncbot.emulator.faults import Decision
 from syncbot.emulator.server import EmulatorServer
+from syncbot.marker import read_marker, without_marker
 
 __all__ = ["API_KEY", "ENVIRONMENT", "Repo", "Result", "skill_files"]  # re-exported for the tests
 
@@ -153,6 +154,11 @@ def assert_consistent(server: EmulatorServer, pg_url: str, wanted: set[str]) -> 
             SkillFile(path.split("/", 1)[1], data)
             for path, data in version.files.items()
             if "/" in path
+        ]
+        (skill_md,) = [f.data for f in files if f.path == "SKILL.md"]
+        assert read_marker(skill_md) is not None, f"{row['name']}: uploaded without a marker"
+        files = [
+            SkillFile(f.path, without_marker(f.data)) if f.path == "SKILL.md" else f for f in files
         ]
         assert content_sha256(files) == row["content_sha256"], row["name"]
 

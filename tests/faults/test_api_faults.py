@@ -13,6 +13,7 @@ from live_support import Cli
 
 from syncbot.emulator.faults import Decision, Faults
 from syncbot.emulator.server import EmulatorServer
+from syncbot.marker import read_marker
 
 from .support import (
     BASE_SKILLS,
@@ -212,8 +213,12 @@ def test_a_create_that_lands_after_its_retry_leaves_a_duplicate_the_next_apply_r
     assert result.code == 0, result.err
     time.sleep(1.6)  # the slow first attempt lands
     assert len(emulator.state.find_by_name("lease-review")) == 2
-    plan = cli("plan", "--detailed-exitcode")
-    assert plan.code == 0 and "--prune" in plan.out  # noted, deleted only with --prune
+    # without --prune nothing can be deleted, so no content is read to decide ownership
+    assert cli("plan", "--detailed-exitcode").code == 0
+    pruning = cli("plan", "--detailed-exitcode", "--prune")
+    # both skills carry the nonce this environment journaled for the create: the late one
+    # is proven ours and deleted
+    assert pruning.code == 2 and "duplicate" in pruning.out, pruning.out
     monkeypatch.setenv("SKILLS_UPLOAD_TIMEOUT", "5000")
     converges(cli, emulator, pg_url, ALL | {"lease-review"})
 
@@ -277,9 +282,13 @@ def test_a_lost_create_whose_check_fails_is_adopted_by_the_next_apply(
     assert len(emulator.state.find_by_name("lease-review")) == 1
     (failed,) = [r for r in runs(pg_url) if r["status"] == "failed"]
     assert "may have been applied" in failed["error"]
+    # the proof of ownership: the lost skill carries the nonce the failed run journaled
+    (lost,) = emulator.state.find_by_name("lease-review")
+    journaled = {e.get("nonce") for e in failed["journal"] if e.get("skill") == "lease-review"}
+    assert read_marker(lost.versions[0].files["lease-review/SKILL.md"]) in journaled
     uploads = emulator.stats.uploads
     converges(cli, emulator, pg_url, ALL | {"lease-review"})
-    assert len(emulator.state.find_by_name("lease-review")) == 1
+    assert [s.id for s in emulator.state.find_by_name("lease-review")] == [lost.id]
     assert emulator.stats.uploads == uploads + 1  # a new version on the adopted skill
 
 

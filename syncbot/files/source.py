@@ -175,6 +175,10 @@ class WorkTree:
             for name in [*filenames, *links]:
                 yield f"{relative}/{name}"
 
+    def read(self, path: str) -> SourceFile | None:
+        """One file (path relative to the root), without listing the rest."""
+        return self._read(path) if os.path.lexists(self.root / path) else None
+
     def _read(self, path: str) -> SourceFile:
         full = self.root / path
         mode = os.lstat(full).st_mode

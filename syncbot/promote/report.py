@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from syncbot.files.schemas import RolloutGates
-from syncbot.promote.decide import Decision, Evidence, iso_utc
+from syncbot.promote.decide import Decision, Evidence, iso_utc, window
 from syncbot.promote.run import PromoteReport
 from syncbot.promote.store import Evaluation
 
@@ -42,7 +42,7 @@ def render_markdown(report: PromoteReport) -> str:
     lines = [
         f"### {_headline(report)}",
         "",
-        f"Gates: {gates_text(report.gates)}.",
+        f"Window: {_window_text(report)}. Gates: {gates_text(report.gates)}.",
         "",
         "| Skill | Decision | Percentage | Requests | Error rate | p95 | Soak ends | Reason |",
         "|---|---|---|---:|---:|---:|---|---|",
@@ -111,6 +111,11 @@ def _headline(report: PromoteReport) -> str:
         f"promote --env {report.environment} at {iso_utc(report.evaluated_at)}: {counts}"
         f" ({report.settled} rollouts settled at 0% or 100%)"
     )
+
+
+def _window_text(report: PromoteReport) -> str:
+    start, end = window(report.gates, report.evaluated_at)
+    return f"{iso_utc(start)} .. {iso_utc(end)}"
 
 
 def _summary(report: PromoteReport) -> dict[str, int]:

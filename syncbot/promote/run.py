@@ -9,8 +9,11 @@ from datetime import datetime
 from pathlib import Path
 
 from syncbot.desired import DesiredState, RolloutPolicy
+from syncbot.errors import SyncbotError
+from syncbot.files.load import CONFIG_FILE, build_desired, read_repo
 from syncbot.files.schemas import MetricsConfig, RolloutGates, SyncbotConfig
-from syncbot.ops import load_config, stricter_than_applied
+from syncbot.files.source import SourceFile, WorkTree
+from syncbot.ops import stricter_than_applied
 from syncbot.promote import store
 from syncbot.promote.decide import Canary, Decision, FailureCount, Rules, decide, window
 from syncbot.promote.metrics import MetricsSource
@@ -31,6 +34,29 @@ class PromoteReport:
 
     def count(self, action: str) -> int:
         return sum(1 for d in self.decisions if d.action == action)
+
+
+@dataclass(frozen=True)
+class _Files:
+    commit: str | None
+    found: tuple[SourceFile, ...]
+
+    def files(self) -> tuple[SourceFile, ...]:
+        return self.found
+
+
+def read_rollouts(repo: Path, environment: str) -> tuple[SyncbotConfig, DesiredState]:
+    """syncbot.yaml and rollouts/<environment>.yaml only: promote needs nothing else, and
+    reading every skill of a large repository would cost most of its time."""
+    tree = WorkTree(repo)
+    paths = (CONFIG_FILE, f"rollouts/{environment}.yaml")
+    found = tuple(f for f in map(tree.read, paths) if f is not None)
+    loaded, errors = read_repo(_Files(tree.commit, found))
+    if errors:
+        first = errors[0]
+        where = f"{first.location.file}:{first.location.line}"
+        raise SyncbotError(f"invalid configuration: {where}: {first.rule}: {first.reason}")
+    return loaded.config, build_desired(loaded, environment)
 
 
 def gates_of(config: SyncbotConfig, environment: str) -> RolloutGates:
@@ -56,9 +82,9 @@ def promote(
     record: bool = True,
 ) -> PromoteReport:
     """Decide for every canary of `environment` and record the evaluations."""
-    loaded, desired = load_config(repo, environment)
+    config, desired = read_rollouts(repo, environment)
     desired = stricter_than_applied(repo, desired, db)
-    gates = gates_of(loaded.config, environment)
+    gates = gates_of(config, environment)
     db.ensure_migrated()
     live = store.live_rollouts(db, environment)
     canaries = _canaries(desired, live)

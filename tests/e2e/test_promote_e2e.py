@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -105,18 +106,23 @@ def test_a_second_run_makes_the_same_decisions_and_changes_no_rollout(
 ) -> None:
     backdate(pg_url, 73)
     executions(pg_url, 300)
-    first = live("promote", "--env", "production")
-    second = live("promote", "--env", "production")
-    assert first.code == second.code == 0
-    strip = [line for line in first.out.splitlines() if not line.startswith("promote --env")]
-    again = [line for line in second.out.splitlines() if not line.startswith("promote --env")]
-    assert [line for line in strip if "window" not in line] == [
-        line for line in again if "window" not in line
-    ]
-    assert "PROMOTE  contract-review  5% -> 25%" in second.out
+
+    def decisions() -> list[dict[str, object]]:
+        result = live("promote", "--env", "production", "--format", "json")
+        assert result.code == 0, result.err
+        found = json.loads(result.out)["decisions"]
+        for d in found:
+            del d["evidence"]["window_start"], d["evidence"]["window_end"]
+        return list(found)
+
+    first = decisions()
+    assert [d["action"] for d in first] == ["promote"]
+    assert decisions() == first
+    assert evaluations(pg_url) == [("promote", "passed", 0)] * 2
     with psycopg.connect(pg_url) as conn:
-        (percentage,) = conn.execute("SELECT percentage FROM skill_rollouts").fetchone() or ()
-    assert percentage == 5
+        rows = conn.execute("SELECT skill_name, percentage FROM skill_rollouts").fetchall()
+    assert [(name, float(p)) for name, p in rows] == [(SKILL, 5.0)]
+    assert live("plan", "--env", "production", "--detailed-exitcode").code == 0
 
 
 def test_a_soak_not_over_holds_with_its_end_time(live: Cli, pg_url: str) -> None:
@@ -137,6 +143,7 @@ def test_too_little_traffic_holds_as_inconclusive(live: Cli, pg_url: str) -> Non
     result = live("promote", "--env", "production", "--format", "markdown")
     assert result.code == 0, result.err
     assert "| `contract-review` | **hold** | 5% | 150 |" in result.out
+    assert re.search(r"Window: \S+Z \.\. \S+Z\. Gates: window 60 min", result.out)
     assert "inconclusive: 150 requests in the last 60 min, 200 needed" in result.out
     assert evaluations(pg_url) == [("hold", "inconclusive", 0)]
 
@@ -242,3 +249,24 @@ def test_the_demo_seed_shows_a_promotion_with_its_evidence(
     text = render_text(report)
     assert "PROMOTE  contract-review  5% -> 25%" in text
     assert "300 requests, error rate 1.00%" in text
+
+
+def test_an_invalid_rollouts_file_or_gate_is_one_error_with_file_and_line(
+    live: Cli, repo: Repo
+) -> None:
+    repo.write({"rollouts/production.yaml": "contract-review: 5\nnda-drafting: 150\n"})
+    result = live("promote", "--env", "production")
+    assert result.code == 1
+    assert result.err.startswith("error: invalid configuration: rollouts/production.yaml:2: ")
+    repo.write({"rollouts/production.yaml": "contract-review: 5\n"})
+    config = (repo.path / "syncbot.yaml").read_text("utf-8")
+    repo.write(
+        {
+            "syncbot.yaml": config.replace(
+                "min_soak_hours: 72", "min_soak_hours: 72\n      gates: {failure_limit: 0}"
+            )
+        }
+    )
+    result = live("promote", "--env", "production")
+    assert result.code == 1
+    assert "syncbot.yaml:8: schema: " in result.err and "failure_limit" in result.err

@@ -13,7 +13,7 @@ from syncbot.errors import SyncbotError
 from syncbot.github import GitHubSettings
 from syncbot.promote import report as out
 from syncbot.promote import store
-from syncbot.promote.proposals import ProposalOutcome, promote_with_prs
+from syncbot.promote.proposals import promote_with_prs
 from syncbot.promote.run import PromoteReport, promote
 from syncbot.targets.postgres import Database
 
@@ -65,7 +65,7 @@ def promote_group(
     app = ctx.find_object(App)
     assert app is not None
     env, now = _env(app, environment), datetime.now(UTC)
-    outcomes: list[ProposalOutcome] = []
+    outcomes: list[str] = []
     with _database(app) as db:
         if open_prs:
             github = GitHubSettings.from_env(os.environ)
@@ -76,9 +76,9 @@ def promote_group(
             report = promote(app.repo, env, db, now)
     app.say(_render(report, fmt).rstrip("\n"))
     if outcomes and fmt == "markdown":
-        app.say("\n" + "\n".join(f"- {outcome.line()}" for outcome in outcomes))
-    for outcome in outcomes if fmt != "markdown" else ():
-        app.say(outcome.line(), err=fmt == "json")  # JSON on stdout stays parseable
+        app.say("\n" + "\n".join(f"- {line}" for line in outcomes))
+    for line in outcomes if fmt != "markdown" else ():
+        app.say(line, err=fmt == "json")  # JSON on stdout stays parseable
     moves = report.count("promote") + report.count("rollback")
     return EXIT_CHANGES if detailed_exitcode and moves else 0
 

@@ -33,6 +33,7 @@ from syncbot.desired import RolloutPolicy, format_percentage
 from syncbot.errors import SyncbotError, TargetError
 from syncbot.files.source import GitTree, WorkTree
 from syncbot.github import COMMENT_LIMIT, GitHubClient, GitHubSettings, Outcome, fit, marker_tag
+from syncbot.promote import store
 from syncbot.promote.decide import Decision, iso_utc
 from syncbot.promote.metrics import MetricsSource
 from syncbot.promote.report import gates_text
@@ -44,6 +45,7 @@ from syncbot.targets.postgres import Database
 __all__ = [
     "PROMOTE_LABEL",
     "ROLLBACK_LABELS",
+    "OpenProposal",
     "ProposalOutcome",
     "Proposer",
     "branch_name",
@@ -69,16 +71,35 @@ def branch_name(decision: Decision) -> str:
     return f"{BRANCH_PREFIX}{kind}/{decision.environment}/{decision.skill}/{step}"
 
 
-def open_proposals(
-    client: GitHubClient, environment: str, base_branch: str
-) -> dict[str, list[int]]:
-    """The skills of `environment` with an open proposal PR, and those PRs' numbers."""
-    found: dict[str, list[int]] = {}
+@dataclass(frozen=True)
+class OpenProposal:
+    """An open PR of the bot: which skill, and the step it proposes (basis points)."""
+
+    number: int
+    url: str | None
+    skill: str
+    old_basis_points: int
+    new_basis_points: int
+
+    def stale_line(self, live_basis_points: int) -> str:
+        old, new = map(format_percentage, (self.old_basis_points, self.new_basis_points))
+        live = format_percentage(live_basis_points)
+        return (
+            f"stale proposal: PR #{self.number} ({self.url}) moves {self.skill} from {old}% to "
+            f"{new}%, but live is {live}%: close it (the skill is decided as if it were not there)"
+        )
+
+
+def open_proposals(client: GitHubClient, environment: str, base_branch: str) -> list[OpenProposal]:
+    """The bot's open PRs against `base_branch` for `environment` (one listing)."""
+    found = []
     params = {"state": "open", "base": base_branch}
     for pr in client.paginate(f"{client.repo_path}/pulls", params):
         match = _own_branch(client, pr)
-        if match is not None and match["env"] == environment:
-            found.setdefault(match["skill"], []).append(int(pr["number"]))
+        if match is None or match["env"] != environment:
+            continue
+        old, new = (_points(float(match[key])) for key in ("old", "new"))
+        found.append(OpenProposal(int(pr["number"]), pr.get("html_url"), match["skill"], old, new))
     return found
 
 
@@ -411,22 +432,30 @@ def promote_with_prs(
     *,
     base_branch: str = "main",
     source: MetricsSource | None = None,
-) -> tuple[PromoteReport, list[ProposalOutcome]]:
-    """Decide (skills with an open proposal PR hold), then open or update a PR for each
-    promotion and rollback, rollbacks first."""
+) -> tuple[PromoteReport, list[str]]:
+    """Decide (a skill with an open proposal PR for its current step holds), then open or
+    update a PR for each promotion and rollback, rollbacks first. Returns the report and
+    one line per PR (and per stale proposal PR found)."""
     with GitHubClient(settings) as client:
         proposer = Proposer(root, client, base_branch=base_branch)
         try:
             proposer.check_checkout()
+            db.ensure_migrated()
+            live = {s: r.basis_points for s, r in store.live_rollouts(db, environment).items()}
             pending = open_proposals(client, environment, base_branch)
-            report = promote(root, environment, db, now, open_proposals=set(pending), source=source)
-            outcomes = [
-                proposer.propose(d, report.policy, pending.get(d.skill, []))
+            current = [p for p in pending if p.old_basis_points == live.get(p.skill, 0)]
+            holding = {p.skill for p in current}
+            report = promote(root, environment, db, now, open_proposals=holding, source=source)
+            lines = [
+                proposer.propose(
+                    d, report.policy, [p.number for p in current if p.skill == d.skill]
+                ).line()
                 for d in proposals_of(report.decisions)
             ]
         finally:
             proposer.close()
-    return report, outcomes
+    stale = [p.stale_line(live.get(p.skill, 0)) for p in pending if p not in current]
+    return report, lines + stale
 
 
 def proposals_of(decisions: tuple[Decision, ...]) -> Iterator[Decision]:

@@ -340,3 +340,20 @@ def test_the_workflows_variables_are_enough_database_url_and_the_token(
     assert result.code == 0, result.err
     assert result.out.startswith("### promote --env production at ")
     assert "\n- promote contract-review 5% -> 25%: PR created https://" in result.out
+
+
+def test_an_open_pr_for_another_step_is_reported_stale_and_does_not_hold(
+    live: Cli, github: FakeGitHub, pg_url: str
+) -> None:
+    stale = github.add_pull("syncbot/promote/production/contract-review/25-to-50")
+    executions(pg_url, "contract-review", 300)
+
+    result = run(live)
+
+    assert result.code == 0, result.err
+    assert "promote contract-review 5% -> 25%: PR created " in result.out
+    assert (
+        f"stale proposal: PR #{stale['number']} ({stale['html_url']}) moves contract-review "
+        "from 25% to 50%, but live is 5%: close it" in result.out
+    )
+    assert stale["state"] == "open"  # a person decides about it

@@ -140,7 +140,10 @@ class Proposer:
         self.client = client
         self.base_branch = base_branch
         self.remote = remote
-        self.repo = git.Repo(root, search_parent_directories=True)
+        try:
+            self.repo = git.Repo(root, search_parent_directories=True)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
+            raise SyncbotError(f"--open-prs needs a git checkout: {root} is not one") from exc
 
     def close(self) -> None:
         self.repo.close()

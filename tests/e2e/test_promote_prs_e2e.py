@@ -357,3 +357,17 @@ def test_an_open_pr_for_another_step_is_reported_stale_and_does_not_hold(
         "from 25% to 50%, but live is 5%: close it" in result.out
     )
     assert stale["state"] == "open"  # a person decides about it
+
+
+def test_a_push_that_fails_is_one_line_naming_the_branch(
+    live: Cli, repo: Repo, tmp_path: Path, github: FakeGitHub, pg_url: str
+) -> None:
+    executions(pg_url, "contract-review", 300)
+    repo.git.remote("origin").set_url(str(tmp_path / "gone.git"))
+
+    result = run(live)
+
+    assert result.code == 1
+    assert result.err.startswith(f"error: git: push of {PROMOTION} to origin failed: ")
+    assert result.err.count("\n") == 1
+    assert github.pulls == []  # no PR without its branch

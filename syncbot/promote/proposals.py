@@ -177,27 +177,26 @@ class Proposer:
         open_pr = next((p for p in pulls if p.get("state") == "open"), None)
         closed = self._closed_by_a_person(_step_started(decision, policy), pulls)
         if open_pr is None and closed is not None:
-            note = (
-                f"closed unmerged {closed.get('closed_at')}: not re-opened for this step; "
-                "re-open it, or set the rollout by hand"
-            )
-            return ProposalOutcome(
-                decision, branch, Outcome("not re-opened", closed.get("html_url")), note
-            )
+            return _not_reopened(decision, branch, closed)
         base = self.base_commit()
-        edit = edit_rollout(
-            GitTree(self.root, base), decision.environment, decision.skill, _target_points(decision)
-        )
+        edit = self._edit(decision, base)
         if not edit.changed:
             note = f"{self.base_branch} already says {format_percentage(edit.new_basis_points)}%"
             return ProposalOutcome(decision, branch, Outcome("not needed"), note)
-        body = self._body(
-            decision, edit, base, [n for n in others if open_pr is None or n != open_pr["number"]]
-        )
+        superseded = [n for n in others if open_pr is None or n != open_pr["number"]]
+        body = self._body(decision, edit, base, superseded)
         if open_pr is not None:
             return ProposalOutcome(decision, branch, self._update(open_pr, decision, body))
         self._push(self._commit(base, edit, decision), branch)
         return ProposalOutcome(decision, branch, self._create(branch, decision, body))
+
+    def _edit(self, decision: Decision, base: str) -> RolloutEdit:
+        tree = GitTree(self.root, base)
+        try:
+            target = _target_points(decision)
+            return edit_rollout(tree, decision.environment, decision.skill, target)
+        finally:
+            tree.repo.close()  # its git cat-file processes, now rather than at exit
 
     # --- GitHub ---------------------------------------------------------------------------
 
@@ -232,12 +231,8 @@ class Proposer:
         wanted = {"title": title(decision), "body": body}
         changed = {k: v for k, v in wanted.items() if pr.get(k) != v}
         if changed:
-            pr = {
-                **pr,
-                **self.client.request(
-                    "PATCH", f"{self.client.repo_path}/pulls/{pr['number']}", changed
-                ),
-            }
+            path = f"{self.client.repo_path}/pulls/{pr['number']}"
+            pr = {**pr, **self.client.request("PATCH", path, changed)}
         added = self._label(pr, decision)
         return Outcome("updated" if changed or added else "unchanged", pr.get("html_url"))
 
@@ -397,6 +392,14 @@ def _escape(text: str) -> str:
     """Reasons are the bot's own words with skill names and figures; still, no HTML or
     Markdown control sequence may reach the PR body from them."""
     return re.sub(r"([\\`*_{}\[\]<>()#+!|~])", r"\\\1", " ".join(text.split()))
+
+
+def _not_reopened(decision: Decision, branch: str, closed: dict[str, Any]) -> ProposalOutcome:
+    note = (
+        f"closed unmerged {closed.get('closed_at')}: not re-opened for this step; "
+        "re-open it, or set the rollout by hand"
+    )
+    return ProposalOutcome(decision, branch, Outcome("not re-opened", closed.get("html_url")), note)
 
 
 def _step_started(decision: Decision, policy: RolloutPolicy) -> datetime | None:

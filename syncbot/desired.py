@@ -6,11 +6,12 @@ pydantic file models, so the file formats can evolve without touching the sync e
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from syncbot.canonical import framed_sha256
 
 
 @dataclass(frozen=True, order=True)
@@ -27,12 +28,8 @@ def content_sha256(files: Iterable[SkillFile]) -> str:
     Each entry is framed by 8-byte big-endian lengths so that no two different file sets
     can produce the same byte stream (documented in the README for other implementations).
     """
-    digest = hashlib.sha256()
-    for item in sorted(files, key=lambda f: f.path):
-        path = item.path.encode("utf-8")
-        digest.update(len(path).to_bytes(8, "big") + path)
-        digest.update(len(item.data).to_bytes(8, "big") + item.data)
-    return digest.hexdigest()
+    ordered = sorted(files, key=lambda f: f.path)
+    return framed_sha256((f.path, len(f.data), (f.data,)) for f in ordered)
 
 
 @dataclass(frozen=True)

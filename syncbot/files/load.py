@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from syncbot.desired import DesiredState, Pattern, Rollout, RolloutPolicy, Route, Skill
 from syncbot.errors import ConfigError, ConfigErrors, Location
+from syncbot.files.admit import admit
 from syncbot.files.schema_errors import parse_model
 from syncbot.files.schemas import (
     RegistryFile,
@@ -28,6 +29,7 @@ from syncbot.files.schemas import (
 )
 from syncbot.files.skills import SkillSource, group_skills, read_skill
 from syncbot.files.source import QUERIES_FILE, Source, SourceFile
+from syncbot.files.text import parse_storable, unstorable_text
 from syncbot.files.yamlsafe import DEFAULT_MAX_BYTES, LineMap, load_yaml
 
 CONFIG_FILE = "syncbot.yaml"
@@ -67,17 +69,11 @@ def load_repo(source: Source) -> LoadedRepo:
 
 def read_repo(source: Source) -> tuple[LoadedRepo, list[ConfigError]]:
     """Whatever parsed, and every YAML, schema and skill-folder error (sorted by place)."""
-    listed = source.files()
-    # a file the bot would skip is an error: skipped quietly, a renamed rollouts file
-    # would turn every skill off
-    errors = [
-        ConfigError("file-ignored", Location(f.path, 1), f"{f.ignored}: rename or move it")
-        for f in listed
-        if f.ignored
-    ]
-    files = tuple(f for f in listed if not f.ignored)
+    errors: list[ConfigError] = []
     lines: dict[str, LineMap] = {}
-    config = _read_config(files, errors, lines)
+    listed = source.files()
+    config = _read_config(listed, errors, lines)
+    files = admit(listed, config.limits, errors)
     max_bytes = config.limits.max_file_bytes
     skills = {}
     for name, skill_files in group_skills(files).items():
@@ -97,7 +93,7 @@ def _environment_of(path: str) -> str:
 def _read_config(
     files: tuple[SourceFile, ...], errors: list[ConfigError], lines: dict[str, LineMap]
 ) -> SyncbotConfig:
-    found = next((f for f in files if f.path == CONFIG_FILE), None)
+    found = next((f for f in files if f.path == CONFIG_FILE and f.readable), None)
     if found is None:
         return SyncbotConfig()
     # Defaults stand in for an invalid syncbot.yaml so the other files are still checked.
@@ -105,8 +101,8 @@ def _read_config(
     if model is None:
         return SyncbotConfig()
     limit = model.limits.max_file_bytes
-    if found.data is not None and len(found.data) > limit:
-        message = f"file is {len(found.data)} bytes, over the limit of {limit}"
+    if found.size is not None and found.size > limit:
+        message = f"file is {found.size} bytes, over the limit of {limit}"
         errors.append(ConfigError("yaml-too-large", Location(CONFIG_FILE, 1), message))
     return model
 
@@ -149,14 +145,22 @@ def _read_yaml_model(
     lines: dict[str, LineMap],
 ) -> M | None:
     """The validated model of one YAML file, or None (its errors appended)."""
-    if item.data is None:
+    if item.size is None:
         message = "must be a regular file, not a symbolic link"
         errors.append(ConfigError("file-symlink", Location(item.path, 1), message))
         return None
+    if item.size > max_bytes:  # before reading it: the size alone decides
+        message = f"file is {item.size} bytes, over the limit of {max_bytes}"
+        errors.append(ConfigError("yaml-too-large", Location(item.path, 1), message))
+        return None
     try:
-        data, line_map = load_yaml(item.data, item.path, max_bytes=max_bytes)
+        raw = item.data or b""
+        data, line_map = load_yaml(raw, item.path, max_bytes=max_bytes)
         lines[item.path] = line_map
-        return parse_model(model, data, item.path, line_map)
+        unstorable = unstorable_text(data, item.path, line_map, raw)
+        return parse_storable(
+            lambda: parse_model(model, data, item.path, line_map), unstorable, errors
+        )
     except ConfigErrors as exc:
         errors.extend(exc.errors)
         return None

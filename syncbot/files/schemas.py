@@ -44,6 +44,12 @@ _ENV_NAME = r"^[a-z0-9][a-z0-9_-]*$"
 
 _STRICT = ConfigDict(strict=True, frozen=True, allow_inf_nan=False)
 
+# What the targets can store: PostgreSQL `integer` columns hold int4; a soak longer than
+# ten years is a typo, and far longer ones overflow the date arithmetic of the planner.
+INT4_MAX = 2**31 - 1
+MAX_SOAK_HOURS = 10 * 366 * 24
+MAX_DELETIONS_CAP = 100_000
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", **_STRICT)
@@ -214,7 +220,7 @@ class Examples(_Model):
 class RouteModel(_Model):
     skill: str
     category: str = Field(min_length=1)
-    priority: int = Field(ge=1)
+    priority: int = Field(ge=1, le=INT4_MAX)
     min_confidence: float = Field(ge=0.0, le=1.0)
     patterns: list[PatternItem] = Field(min_length=1)
     examples: Examples | None = None
@@ -353,7 +359,7 @@ class RolloutGates(_Model):
     """What `syncbot promote` requires of a canary; the defaults are the runbook's."""
 
     window_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
-    min_requests: int = Field(default=200, ge=1)
+    min_requests: int = Field(default=200, ge=1, le=1_000_000_000)
     max_error_rate_percent: float = Field(default=2.0, ge=0, le=100)
     max_p95_ms: float = Field(default=5000.0, gt=0)
     failure_limit: int = Field(default=3, ge=1, le=100)
@@ -362,7 +368,7 @@ class RolloutGates(_Model):
 
 class RolloutPolicyModel(_Model):
     steps: list[int] = Field(min_length=2)
-    min_soak_hours: float = Field(default=0.0, ge=0.0)
+    min_soak_hours: float = Field(default=0.0, ge=0.0, le=MAX_SOAK_HOURS)
     gates: RolloutGates = Field(default_factory=RolloutGates)
 
     @field_validator("steps")
@@ -385,7 +391,7 @@ class Limits(_Model):
 
 
 class Prune(_Model):
-    max_deletions: int = Field(default=3, ge=0)
+    max_deletions: int = Field(default=3, ge=0, le=MAX_DELETIONS_CAP)
 
 
 def _default_environments() -> dict[str, EnvironmentConfig]:

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from syncbot.desired import SkillFile, content_sha256
+from syncbot.canonical import framed_sha256
+from syncbot.desired import SkillFile
 from syncbot.errors import ConfigError, ConfigErrors, Location
 from syncbot.files.schema_errors import parse_model
 from syncbot.files.schemas import SkillFrontMatter, SkillMeta
 from syncbot.files.source import SourceFile
+from syncbot.files.text import parse_storable, unstorable_text
 from syncbot.files.yamlsafe import LineMap, decode_utf8, load_yaml, split_front_matter
 
 SKILL_MD = "SKILL.md"
@@ -37,23 +39,30 @@ class SkillSource:
         return self.front_matter is not None and self.meta is not None
 
     @cached_property
-    def uploaded(self) -> tuple[SkillFile, ...]:
-        """Every regular file of the folder except skill.yaml, paths relative to it."""
+    def _uploaded_sources(self) -> tuple[tuple[str, SourceFile], ...]:
+        """Every regular file of the folder except skill.yaml, by path relative to it."""
         prefix = self.folder + "/"
         found = [
-            SkillFile(f.path.removeprefix(prefix), f.data)
+            (f.path.removeprefix(prefix), f)
             for f in self.files
-            if f.data is not None and f.path != prefix + SKILL_YAML
+            if f.size is not None and f.path != prefix + SKILL_YAML
         ]
-        return tuple(sorted(found))
+        return tuple(sorted(found, key=lambda pair: pair[0]))
+
+    @cached_property
+    def uploaded(self) -> tuple[SkillFile, ...]:
+        """The uploaded files with their bytes (read here, if not read before)."""
+        return tuple(SkillFile(path, f.data or b"") for path, f in self._uploaded_sources)
 
     @cached_property
     def content_sha256(self) -> str:
-        return content_sha256(self.uploaded)
+        """The same hash as `desired.content_sha256(self.uploaded)`, streamed from the files."""
+        entries = self._uploaded_sources
+        return framed_sha256((path, f.size or 0, f.chunks()) for path, f in entries)
 
     @property
     def uploaded_bytes(self) -> int:
-        return sum(len(f.data) for f in self.uploaded)
+        return sum(f.size or 0 for _, f in self._uploaded_sources)
 
 
 def group_skills(files: tuple[SourceFile, ...]) -> dict[str, tuple[SourceFile, ...]]:
@@ -83,7 +92,7 @@ def read_skill(
     meta = None
     yml = _required(by_path, f"{folder}/{SKILL_YAML}", errors)
     if yml is not None:
-        meta = _collect(errors, lambda: _read_meta(yml, max_bytes, lines))
+        meta = _collect(errors, lambda: _read_meta(yml, max_bytes, lines, errors))
     return SkillSource(name, files, front_matter, meta, body_line)
 
 
@@ -92,6 +101,8 @@ def _required(
 ) -> tuple[str, bytes] | None:
     item = by_path.get(path)
     file_name = path.rsplit("/", 1)[-1]
+    if item is None and any(e.location.file == path for e in errors):
+        return None  # there, but refused before reading (its size): already reported
     if item is None:
         message = f"the skill folder has no {file_name}"
         errors.append(ConfigError("skill-missing-file", Location(path, 1), message))
@@ -113,11 +124,14 @@ def _collect(errors: list[ConfigError], read: Any) -> Any:
     return None
 
 
-def _read_meta(item: tuple[str, bytes], max_bytes: int, lines: dict[str, LineMap]) -> SkillMeta:
+def _read_meta(
+    item: tuple[str, bytes], max_bytes: int, lines: dict[str, LineMap], errors: list[ConfigError]
+) -> SkillMeta:
     path, data = item
     value, line_map = load_yaml(data, path, max_bytes=max_bytes)
     lines[path] = line_map
-    return parse_model(SkillMeta, value, path, line_map)
+    unstorable = unstorable_text(value, path, line_map, data)
+    return parse_storable(lambda: parse_model(SkillMeta, value, path, line_map), unstorable, errors)
 
 
 def _read_skill_md(
@@ -140,10 +154,15 @@ def _read_skill_md(
         return None, body_line
     value, line_map = loaded
     lines[path] = line_map
+    unstorable = unstorable_text(value, path, line_map, front)
     mismatch = _name_mismatch(name, value, path, line_map)
     if mismatch is not None:
         errors.append(mismatch)
-    model = _collect(errors, lambda: parse_model(SkillFrontMatter, value, path, line_map))
+
+    def parse() -> SkillFrontMatter:
+        return parse_model(SkillFrontMatter, value, path, line_map)
+
+    model = _collect(errors, lambda: parse_storable(parse, unstorable, errors))
     return model, body_line
 
 

@@ -117,6 +117,13 @@ class GitHubClient:
             raise TargetError("github", f"{method} {path}: expected a JSON object")
         return answer
 
+    def request_list(self, method: str, path: str, body: Mapping[str, Any]) -> list[Any]:
+        """Send one JSON request to an endpoint that answers with a list (issue labels)."""
+        answer = _json(self._send(method, path, json=body), method, path)
+        if not isinstance(answer, list):
+            raise TargetError("github", f"{method} {path}: expected a JSON list")
+        return answer
+
     def paginate(self, path: str, params: Mapping[str, str]) -> Iterator[dict[str, Any]]:
         """Yield every item of a list endpoint, following `Link: <...>; rel="next"`."""
         url: str = path

@@ -19,6 +19,7 @@ from syncbot.promote import store
 from syncbot.promote.decide import Canary, Decision, FailureCount, Rules, decide, window
 from syncbot.promote.metrics import MetricsSource
 from syncbot.promote.postgres_source import PostgresMetrics
+from syncbot.promote.prometheus import PrometheusMetrics
 from syncbot.targets.postgres import Database
 
 
@@ -66,9 +67,9 @@ def gates_of(config: SyncbotConfig, environment: str) -> RolloutGates:
 
 def metrics_source(config: MetricsConfig, db: Database) -> MetricsSource:
     """The configured source; PostgreSQL reads the database the bot already holds open."""
-    if config.source == "postgres":
-        return PostgresMetrics(db)
-    raise SyncbotError("the Prometheus metrics source is not available in this build")
+    if config.source == "prometheus" and config.prometheus is not None:
+        return PrometheusMetrics(config.prometheus)
+    return PostgresMetrics(db)
 
 
 def promote(

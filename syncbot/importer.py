@@ -36,12 +36,11 @@ from ruamel.yaml.error import YAMLError
 from syncbot.desired import DesiredState, SkillFile, content_sha256
 from syncbot.errors import SyncbotError
 from syncbot.files.load import build_desired, rollout_file
-from syncbot.files.source import SourceFile, WorkTree
 from syncbot.files.yamlsafe import split_front_matter
-from syncbot.lint.validate import validate_and_load
 from syncbot.live import ApiSkill, ApiVersion, DbState, RolloutRow, SkillRow, VersionRow
 from syncbot.marker import SKILL_MD, files_from_zip, read_marker
 from syncbot.plan import Change, Plan
+from syncbot.scaffold import validate_overlay
 from syncbot.targets.postgres import Database, DbWrites
 from syncbot.yamledit import add_rollouts
 
@@ -281,23 +280,13 @@ def _front_matter_description(skill_md: bytes) -> str:
 # --------------------------------------------------------------------- checking
 
 
-@dataclass(frozen=True)
-class _Files:
-    commit: str | None
-    found: tuple[SourceFile, ...]
-
-    def files(self) -> tuple[SourceFile, ...]:
-        return self.found
-
-
 def check(plan: ImportPlan, root: Path, rollouts_text: str | None) -> ImportPlan:
     """The plan with each skill that would fail validate turned into a skip, the rollouts
     file's new text, and the database rows of the skills imported (as apply would write)."""
-    tree = WorkTree(root)
     path = rollout_file(plan.environment)
     for _ in range(2):  # a skip changes the rollouts file: the second pass checks that
         text = _rollouts_text(plan, rollouts_text, path)
-        loaded, findings = validate_and_load(_composed(tree, plan, path, text))
+        loaded, findings = validate_overlay(root, _overlay(plan, path, text))
         bad: dict[str, list[str]] = {}
         for finding in findings:
             name = _skill_of(finding.file)
@@ -328,14 +317,11 @@ def _rollouts_text(plan: ImportPlan, current: str | None, path: str) -> str | No
     return add_rollouts(current or "", names, path, comment)
 
 
-def _composed(tree: WorkTree, plan: ImportPlan, rollouts: str, text: str | None) -> _Files:
-    replaced = {rollouts} if text is not None else set()
-    found = [f for f in tree.files() if f.path not in replaced]
-    if text is not None:
-        found.append(SourceFile(rollouts, text.encode("utf-8")))
+def _overlay(plan: ImportPlan, rollouts: str, text: str | None) -> dict[str, bytes]:
+    files = {rollouts: text.encode("utf-8")} if text is not None else {}
     for c in plan.to_import:
-        found += [SourceFile(f"{c.folder}/{p}", d) for p, d in c.files.items()]
-    return _Files(tree.commit, tuple(sorted(found)))
+        files.update({f"{c.folder}/{p}": d for p, d in c.files.items()})
+    return files
 
 
 def _skill_of(path: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from syncbot.errors import SyncbotError
 
@@ -82,15 +83,16 @@ def add_routes(text: str, routes: Sequence[Mapping[str, Any]], path: str) -> str
 
 
 def _block(value: Any) -> Any:
-    """Nested plain values as block-style round-trip nodes (lists of strings stay flow)."""
+    """Nested plain values as block-style round-trip nodes, strings in lists quoted (a
+    pattern or an example may hold any character YAML gives a meaning to)."""
     if isinstance(value, Mapping):
         node = CommentedMap()
         for key, item in value.items():
             node[key] = _block(item)
         return node
     if isinstance(value, list):
-        seq = CommentedSeq(_block(item) for item in value)
-        if all(isinstance(item, str) for item in value):
-            seq.fa.set_flow_style()
-        return seq
+        return CommentedSeq(
+            DoubleQuotedScalarString(item) if isinstance(item, str) else _block(item)
+            for item in value
+        )
     return value

@@ -189,10 +189,8 @@ def _live_rollout(
     row = read_live_rollout(app.settings, env, skill)
     notes = []
     if row is None:
-        # on stderr: stdout may be JSON
-        app.say(
-            f"note: {env} has no rollout of {skill!r}: the service serves it to no one", err=True
-        )
+        note = f"note: {env} has no rollout of {skill!r}: the service serves it to no one"
+        app.say(note, err=json_out)  # with --format json, stdout holds only the document
         basis_points, salt = 0, skill
     else:
         basis_points, salt = row.basis_points, row.salt

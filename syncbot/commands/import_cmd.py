@@ -71,7 +71,7 @@ def import_cmd(
         if not yes:
             app.say(
                 f"Preview only, nothing changed: run again with --yes to import "
-                f"{len(plan.to_import)} skills."
+                f"{_skills(len(plan.to_import))}."
             )
             return 0
         return _execute(app, db, plan, lock_timeout)
@@ -130,10 +130,15 @@ def _execute(app: App, db: Database, plan: importer.ImportPlan, lock_timeout: fl
         undo()
         raise
     names = " ".join(c.folder for c in plan.to_import)
-    app.say(f"Imported {len(plan.to_import)} skills (run {run_id}); nothing was uploaded.")
+    count = len(plan.to_import)
+    app.say(f"Imported {_skills(count)} (run {run_id}); nothing was uploaded.")
     app.say(f"Next: git add {names} {plan.rollouts_path}")
     app.say(
         "      check the TODOs in each skill.yaml, `syncbot validate`, commit; "
         "the next apply uploads nothing and writes the cache"
     )
     return 0
+
+
+def _skills(count: int) -> str:
+    return f"{count} skill" + ("" if count == 1 else "s")

@@ -181,3 +181,48 @@ def test_importing_a_hundred_skills_downloads_concurrently(
     # would take over 10 s at 50 ms each; eight at a time, about 1.3 s
     assert elapsed < 6, elapsed
     assert len(table_rows(pg_url, "SELECT name FROM skills")) == 100
+
+
+@pytest.mark.parametrize("beta", [None, "skills-2025-10-02"], ids=["current", "legacy"])
+def test_skill_selects_by_name_or_id_on_both_dialects(
+    beta: str | None,
+    cli: Cli,
+    repo: Repo,
+    sdk: anthropic.Anthropic,
+    pg_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if beta:
+        monkeypatch.setenv("ANTHROPIC_SKILLS_BETA_VERSION", beta)
+    assert cli("apply").code == 0
+    lease = upload(sdk, "lease-review", "Lease Review")
+    upload(sdk, "court-filing", "Court Filing")
+    deed = upload(sdk, "deed-check", "Deed Check")
+
+    result = cli("import", "--skill", "lease-review", "--skill", deed, "--yes")
+
+    assert result.code == 0, result.err
+    assert "Imported 2 skills" in result.out and "court-filing" not in result.out
+    assert not (repo.path / "skills/court-filing").exists()
+    pins = dict(table_rows(pg_url, "SELECT name, skill_id FROM skills"))
+    assert pins["lease-review"] == lease and pins["deed-check"] == deed
+    repo.git.git.add("skills", "rollouts")
+    assert cli("validate").code == 0
+    applied = cli("apply")
+    assert applied.code == 0 and ": 0 uploads" in applied.out, applied.out
+    assert cli("plan", "--detailed-exitcode").code == 0
+
+
+def test_two_api_skills_of_one_name_are_reported_not_guessed(
+    cli: Cli, repo: Repo, sdk: anthropic.Anthropic, pg_url: str
+) -> None:
+    first = upload(sdk, "lease-review", "Lease Review")
+    second = upload(sdk, "lease-review", "Lease Review (copy)")
+    result = cli("import", "--yes")
+    assert result.code == 0, result.err
+    assert result.out.count("more than one API skill is named 'lease-review'") == 2
+    assert not (repo.path / "skills/lease-review").exists()
+    picked = cli("import", "--skill", second, "--yes")
+    assert picked.code == 0 and "Imported 1 skill " in picked.out, picked.out
+    pins = dict(table_rows(pg_url, "SELECT name, skill_id FROM skills"))
+    assert pins["lease-review"] == second and first != second

@@ -57,6 +57,10 @@ def import_cmd(
     settings = app.settings
     if not settings.database_url:
         raise SyncbotError("DATABASE_URL is not set (run `syncbot doctor` for help)")
+    if not settings.skills_enabled:
+        raise SyncbotError(
+            "import reads the Skills API, which ANTHROPIC_SKILLS_ENABLED=false turns off"
+        )
     if not settings.api_key:
         raise SyncbotError("ANTHROPIC_API_KEY is not set (run `syncbot doctor` for help)")
     with SkillsApiClient(api_settings(settings)) as api, Database(settings.database_url) as db:

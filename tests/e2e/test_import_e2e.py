@@ -90,6 +90,12 @@ def test_import_then_plan_shows_no_api_change_and_apply_uploads_nothing(
     pins = dict(table_rows(pg_url, "SELECT name, skill_id FROM skills"))
     assert pins["lease-review"] == lease and pins["court-filing"] == court
 
+    run_id = re.search(r"\(run (\d+)\)", done.out)
+    assert run_id is not None
+    shown = cli("history", "show", run_id.group(1))
+    assert shown.code == 0 and "imported from the Skills API" in shown.out, shown.out
+    assert "succeeded" in shown.out
+
     untracked = cli("validate")
     assert untracked.code == 1 and "file-untracked" in untracked.out
     repo.git.git.add("skills", "rollouts")

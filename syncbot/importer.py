@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -138,7 +139,10 @@ def fetch_one(api: _Reader, skill: ApiSkill, wanted: Callable[[str, str], bool])
     version = api.get_version(skill.id, skill.latest_version)
     if not wanted(version.name, skill.id):
         return None
-    archive = api.download_version(skill.id, skill.latest_version)
+    try:
+        archive = api.download_version(skill.id, skill.latest_version)
+    except SyncbotError as exc:  # the name is known: it is reported with it
+        return Fetched(skill, version, error=exc.message)
     try:
         return Fetched(skill, version, files_from_zip(archive, MAX_ZIP_BYTES))
     except (ValueError, OSError) as exc:  # zipfile.BadZipFile is a ValueError
@@ -178,9 +182,11 @@ def plan_import(
     managed: int = 0,
 ) -> ImportPlan:
     """What to do with each fetched skill; no I/O. `existing`: names of folders in skills/."""
-    names = [f.name for f in fetched if f.files is not None]
+    # a name counts when its version was read, downloaded or not: of two skills of one
+    # name, the one that could be downloaded is not taken for the only one
+    names = Counter(f.name for f in fetched if f.version is not None)
     candidates = [
-        _decide(f, existing, rollout_names, categories, names.count(f.name) > 1)
+        _decide(f, existing, rollout_names, categories, names[f.name] > 1)
         for f in sorted(fetched, key=lambda f: (f.name, f.skill.id))
     ]
     return ImportPlan(environment, tuple(candidates), managed)

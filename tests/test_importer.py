@@ -88,3 +88,9 @@ def test_type_is_code_when_the_skill_carries_scripts() -> None:
     assert guess_type({"SKILL.md": b"", "scripts/run.py": b""}) == "code"
     assert guess_type({"SKILL.md": b"", "tools/x.sh": b""}) == "code"
     assert guess_type({"SKILL.md": b"", "references/a.md": b""}) == "prompt"
+
+
+def test_of_two_skills_of_one_name_the_downloadable_one_is_not_taken_for_the_only_one() -> None:
+    failed = Fetched(fetched(skill_id="skill_2").skill, fetched().version, error="HTTP 500")
+    found = decide(fetched(skill_id="skill_1"), failed)
+    assert sorted(s for s, _ in found) == ["ambiguous", "failed"]

@@ -47,6 +47,7 @@ def _dump(data: Any) -> str:
 def add_rollouts(text: str, entries: Mapping[str, Any], path: str, comment: str = "") -> str:
     """`text` of a rollouts file with `entries` added (keys already there are refused)."""
     data = _load(text, path)
+    head = _comments_only(text) if data is None else ""
     if data is None:
         data = CommentedMap()
     if not isinstance(data, CommentedMap):
@@ -60,12 +61,13 @@ def add_rollouts(text: str, entries: Mapping[str, Any], path: str, comment: str 
         data[name] = value
         if comment:
             data.yaml_add_eol_comment(comment, name)
-    return _dump(data)
+    return head + _dump(data)
 
 
 def add_routes(text: str, routes: Sequence[Mapping[str, Any]], path: str) -> str:
     """`text` of a registry file with `routes` appended to its `routes:` list."""
     data = _load(text, path)
+    head = _comments_only(text) if data is None else ""
     if data is None:
         data = CommentedMap()
     if not isinstance(data, CommentedMap):
@@ -79,7 +81,14 @@ def add_routes(text: str, routes: Sequence[Mapping[str, Any]], path: str) -> str
         existing.fa.set_block_style()
     for route in routes:
         existing.append(_block(route))
-    return _dump(data)
+    return head + _dump(data)
+
+
+def _comments_only(text: str) -> str:
+    """The comments of a file that holds nothing else (ruamel loads it as None, dropping
+    them), kept as the head of the new text."""
+    text = text.rstrip()
+    return text + "\n" if text else ""
 
 
 def _block(value: Any) -> Any:

@@ -12,7 +12,8 @@ from helpers import build_tree, valid_files
 from syncbot import cli as cli_module
 from syncbot.files.source import WorkTree
 from syncbot.lint.validate import validate
-from syncbot.scaffold import name_problem
+from syncbot.scaffold import name_problem, route_stub
+from syncbot.yamledit import EditError, add_rollouts, add_routes
 
 
 @pytest.fixture
@@ -105,3 +106,22 @@ def test_name_rules_match_validate() -> None:
     assert name_problem("contract-analysis-ro") is None
     for bad in ("-x", "x-", "a--b", "A", "", "x" * 65, "my-anthropic-skill"):
         assert name_problem(bad) is not None
+
+
+def test_round_trip_edits_keep_comments_and_refuse_a_taken_name() -> None:
+    text = "# header\n# more\na: 5  # why five\nb:\n  percentage: 25\n  salt: b  # kept\n"
+    edited = add_rollouts(text, {"c": 0}, "rollouts/x.yaml", "new")
+    assert edited == text + "c: 0  # new\n"
+    assert add_rollouts("# only a comment\n", {"c": 0}, "p") == "# only a comment\nc: 0\n"
+    assert add_rollouts("{}\n", {"c": 0}, "p") == "c: 0\n"
+    with pytest.raises(EditError, match="already has an entry for a"):
+        add_rollouts(text, {"a": 0}, "rollouts/x.yaml")
+
+
+def test_a_route_is_appended_quoted_whatever_its_text() -> None:
+    text = "# routes\nroutes:\n  - skill: a  # first\n    category: x\n"
+    stub = route_stub("b", "x") | {"patterns": ["x: y? [z]"]}
+    edited = add_routes(text, [stub], "registry/x.yaml")
+    assert edited.startswith(text)
+    assert '      - "x: y? [z]"\n' in edited
+    assert '        - "What is the weather in Cluj tomorrow?"\n' in edited

@@ -83,14 +83,19 @@ def _files(
         for path, data in scaffold.skill_files(name, category, skill_type).items()
     }
     registry = f"registry/{category}.yaml"
-    text = _read(root / registry)
+    text = _read(root / registry) or _HEADER.format(kind="registry")
     stub = scaffold.route_stub(name, category)
     files[registry] = add_routes(text, [stub], registry).encode("utf-8")
     for env in environments:
         path = rollout_file(env)
         comment = "new skill: starts off"
-        files[path] = add_rollouts(_read(root / path), {name: 0}, path, comment).encode("utf-8")
+        text = _read(root / path) or _HEADER.format(kind="rollouts")
+        files[path] = add_rollouts(text, {name: 0}, path, comment).encode("utf-8")
     return files
+
+
+# a file created here points editors at its schema, as the files shipped do
+_HEADER = "# yaml-language-server: $schema=../schemas/{kind}.schema.json\n"
 
 
 def _read(path: Path) -> str:

@@ -13,6 +13,7 @@ from syncbot.live import DbState
 from syncbot.ops import actor, load_config
 from syncbot.reader import check_environment
 from syncbot.session import api_settings
+from syncbot.settings import Settings
 from syncbot.targets.postgres import Database
 from syncbot.targets.skills_api import SkillsApiClient
 
@@ -55,14 +56,7 @@ def import_cmd(
     env = _env(app, environment)
     loaded, _ = load_config(app.repo, env)
     settings = app.settings
-    if not settings.database_url:
-        raise SyncbotError("DATABASE_URL is not set (run `syncbot doctor` for help)")
-    if not settings.skills_enabled:
-        raise SyncbotError(
-            "import reads the Skills API, which ANTHROPIC_SKILLS_ENABLED=false turns off"
-        )
-    if not settings.api_key:
-        raise SyncbotError("ANTHROPIC_API_KEY is not set (run `syncbot doctor` for help)")
+    _require(settings)
     with SkillsApiClient(api_settings(settings)) as api, Database(settings.database_url) as db:
         rollouts = loaded.rollouts.get(env)
         keys = set(rollouts.root) if rollouts is not None else set()
@@ -79,6 +73,18 @@ def import_cmd(
             )
             return 0
         return _execute(app, db, plan, lock_timeout)
+
+
+def _require(settings: Settings) -> None:
+    """Import reads the API and writes the database: both must be configured."""
+    if not settings.database_url:
+        raise SyncbotError("DATABASE_URL is not set (run `syncbot doctor` for help)")
+    if not settings.skills_enabled:
+        raise SyncbotError(
+            "import reads the Skills API, which ANTHROPIC_SKILLS_ENABLED=false turns off"
+        )
+    if not settings.api_key:
+        raise SyncbotError("ANTHROPIC_API_KEY is not set (run `syncbot doctor` for help)")
 
 
 def _plan(

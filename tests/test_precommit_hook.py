@@ -1,10 +1,14 @@
 """The pre-commit hook other repositories use: it parses, names the console script this
-package installs, and runs for the files validate reads (and only those)."""
+package installs, and runs for the files validate reads (and only those). Shell
+completion works as the README documents it."""
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -57,3 +61,30 @@ def test_the_files_pattern_matches_what_validate_reads() -> None:
 def test_the_hook_passes_on_this_repository(capsys: Any) -> None:
     assert cli_module.run(["--repo", str(ROOT), "validate"]) == 0
     assert "no problems found" in capsys.readouterr().out
+
+
+def test_shell_completion_as_the_readme_documents_it() -> None:
+    """`eval "$(_SYNCBOT_COMPLETE=bash_source syncbot)"` installs a function that asks
+    the program itself; both halves work through the installed console script."""
+    program = str(Path(sys.executable).with_name("syncbot"))
+    source = subprocess.run(
+        [program],
+        env={**os.environ, "_SYNCBOT_COMPLETE": "bash_source"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "complete -o nosort -F _syncbot_completion syncbot" in source.stdout
+    answer = subprocess.run(
+        [program],
+        env={
+            **os.environ,
+            "_SYNCBOT_COMPLETE": "bash_complete",
+            "COMP_WORDS": "syncbot im",
+            "COMP_CWORD": "1",
+        },
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert answer.stdout.split() == ["plain,import"]

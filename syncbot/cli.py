@@ -164,7 +164,14 @@ def dump_json(value: Any) -> str:
 
 
 # The command modules register themselves on `cli`; imported here for their side effect.
-from syncbot.commands import config_cmds, demo_cmd, live_cmds, promote_cmd  # noqa: E402,F401
+from syncbot.commands import (  # noqa: E402,F401
+    config_cmds,
+    demo_cmd,
+    import_cmd,
+    live_cmds,
+    new_cmd,
+    promote_cmd,
+)
 from syncbot.emulator.command import emulator_command  # noqa: E402
 from syncbot.github_cli import github_group  # noqa: E402
 

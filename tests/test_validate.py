@@ -186,7 +186,25 @@ def test_display_name_duplicate(tmp_path: Path) -> None:
     root = build_tree(tmp_path, {**valid_files(), "skills/nda-drafting/skill.yaml": meta})
     result = [(f.rule, f.file, f.line) for f in validate(WorkTree(root))]
     line = line_of(root, "skills/nda-drafting/skill.yaml", "display_name:")
-    assert result == [("skill-display-name-duplicate", "skills/nda-drafting/skill.yaml", line)]
+    original = line_of(root, f"{CA}/skill.yaml", "display_name:")
+    assert result == [
+        ("skill-display-name-duplicate", f"{CA}/skill.yaml", original),
+        ("skill-display-name-duplicate", "skills/nda-drafting/skill.yaml", line),
+    ]
+
+
+def test_a_copied_folder_is_reported_even_when_it_sorts_first(tmp_path: Path) -> None:
+    """The copy is where its author looks: it is named whatever the alphabetical order."""
+    files = valid_files()
+    copy = {
+        "skills/aaa-copy/SKILL.md": skill_md("aaa-copy"),
+        "skills/aaa-copy/skill.yaml": files[f"{CA}/skill.yaml"],
+    }
+    root = build_tree(tmp_path, {**files, **copy})
+    found = [f for f in validate(WorkTree(root)) if f.rule == "skill-display-name-duplicate"]
+    assert {f.file for f in found} == {"skills/aaa-copy/skill.yaml", f"{CA}/skill.yaml"}
+    [on_copy] = [f for f in found if f.file == "skills/aaa-copy/skill.yaml"]
+    assert f"also used by {CA}" in on_copy.message
 
 
 def test_stray_file_in_skills_is_a_warning(tmp_path: Path) -> None:

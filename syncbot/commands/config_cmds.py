@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC
 from pathlib import Path
+from typing import Any, TextIO
 
 import click
 
 from syncbot.bucketing import bucket, in_rollout
-from syncbot.cli import App, _env, cli, env_option, pass_app
+from syncbot.cli import App, _env, cli, dump_json, env_option, pass_app
 from syncbot.desired import format_percentage
 from syncbot.errors import SyncbotError
 from syncbot.files.schemas import write_json_schemas
@@ -107,16 +108,32 @@ def rollout_group() -> None:
 
 @rollout_group.command("bucket")
 @click.argument("skill")
-@click.argument("unit_id")
+@click.argument("unit_id", required=False)
 @env_option
 @click.option(
     "--live",
     is_flag=True,
     help="Read the percentage and salt from the environment's database, not from git.",
 )
+@click.option(
+    "--units",
+    "units_file",
+    type=click.File("r", encoding="utf-8"),
+    help="Many unit ids, one per line ('-': standard input); blank lines and # comments skipped.",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @pass_app
-def rollout_bucket(app: App, skill: str, unit_id: str, environment: str | None, live: bool) -> int:
-    """Show the bucket of UNIT_ID for SKILL, its percentage, and whether it is in.
+def rollout_bucket(
+    app: App,
+    skill: str,
+    unit_id: str | None,
+    environment: str | None,
+    live: bool,
+    units_file: TextIO | None,
+    fmt: str,
+) -> int:
+    """Show the bucket of UNIT_ID (or of every unit in --units FILE) for SKILL, its
+    percentage, and whether it is in.
 
     Without --live the answer is the configuration's (the work tree); with --live it is
     what the service sees now (the environment's database), and a line says when git
@@ -126,17 +143,64 @@ def rollout_bucket(app: App, skill: str, unit_id: str, environment: str | None, 
     Examples:
       syncbot rollout bucket contract-analysis-ro user-42 --env production
       syncbot rollout bucket contract-analysis-ro user-42 --env production --live
+      syncbot rollout bucket contract-analysis-ro --units users.txt --format json
+      cut -d, -f1 users.csv | syncbot rollout bucket nda-drafting --units -
     """
+    if (unit_id is None) == (units_file is None):
+        raise click.UsageError("give one UNIT_ID or --units FILE")
     env = _env(app, environment)
+    units = [unit_id] if unit_id is not None else _read_units(units_file)
+    where, basis_points, salt, notes = _rollout_of(app, skill, env, live, fmt == "json")
+    if fmt == "json":
+        doc = _bucket_json(skill, env, live, basis_points, salt, units)
+        app.say(dump_json({**doc, "notes": notes}))
+        return 0
+    if unit_id is not None:
+        _say_bucket(app, where, basis_points, salt, unit_id)
+    else:
+        _say_buckets(app, where, basis_points, salt, units)
+    for line in notes:
+        app.say(line)
+    return 0
+
+
+def _read_units(stream: TextIO | None) -> list[str]:
+    assert stream is not None
+    units = [line.strip() for line in stream]
+    return [u for u in units if u and not u.startswith("#")]
+
+
+def _rollout_of(
+    app: App, skill: str, env: str, live: bool, json_out: bool
+) -> tuple[str, int, str, list[str]]:
+    """(what is described, basis points, salt, notes to print after the answer)."""
     if live:
-        return _bucket_live(app, skill, unit_id, env)
+        return _live_rollout(app, skill, env, json_out)
     desired = load_desired(app.repo, env)
     if skill not in desired.skills:
         raise click.ClickException(f"unknown skill {skill!r}")
     rollout = desired.rollouts.get(skill)
     basis_points, salt = (rollout.basis_points, rollout.salt) if rollout else (0, skill)
-    _say_bucket(app, f"skill {skill} in {env}", basis_points, salt, unit_id)
-    return 0
+    return f"skill {skill} in {env}", basis_points, salt, []
+
+
+def _live_rollout(
+    app: App, skill: str, env: str, json_out: bool
+) -> tuple[str, int, str, list[str]]:
+    row = read_live_rollout(app.settings, env, skill)
+    notes = []
+    if row is None:
+        note = f"note: {env} has no rollout of {skill!r}: the service serves it to no one"
+        app.say(note, err=json_out)  # with --format json, stdout holds only the document
+        basis_points, salt = 0, skill
+    else:
+        basis_points, salt = row.basis_points, row.salt
+    if row is not None and row.changed_at is not None:
+        commit = (row.commit or "unknown")[:12]
+        since = row.changed_at.astimezone(UTC)
+        notes.append(f"live since {since:%Y-%m-%d %H:%M} UTC (commit {commit})")
+    notes += git_differs(app, env, skill, basis_points, salt)
+    return f"skill {skill} in {env} (live)", basis_points, salt, notes
 
 
 @rollout_group.command("set")
@@ -180,21 +244,39 @@ def _say_bucket(app: App, where: str, basis_points: int, salt: str, unit_id: str
     app.say(f"unit {unit_id!r}: bucket {value} of 10000, threshold {basis_points}: {verdict}")
 
 
-def _bucket_live(app: App, skill: str, unit_id: str, env: str) -> int:
-    row = read_live_rollout(app.settings, env, skill)
-    if row is None:
-        app.say(f"note: {env} has no rollout of {skill!r}: the service serves it to no one")
-        basis_points, salt = 0, skill
-    else:
-        basis_points, salt = row.basis_points, row.salt
-    _say_bucket(app, f"skill {skill} in {env} (live)", basis_points, salt, unit_id)
-    if row is not None and row.changed_at is not None:
-        commit = (row.commit or "unknown")[:12]
-        since = row.changed_at.astimezone(UTC)
-        app.say(f"live since {since:%Y-%m-%d %H:%M} UTC (commit {commit})")
-    for line in git_differs(app, env, skill, basis_points, salt):
-        app.say(line)
-    return 0
+def _say_buckets(app: App, where: str, basis_points: int, salt: str, units: list[str]) -> None:
+    app.say(
+        f"{where}: {format_percentage(basis_points)}% (salt {salt!r}), threshold {basis_points}"
+    )
+    width = max((len(u) for u in units), default=4)
+    app.say(f"{'UNIT':<{width}}  BUCKET  IN/OUT")
+    count = 0
+    for unit in units:
+        value = bucket(salt, unit)
+        inside = in_rollout(basis_points, value)
+        count += inside
+        app.say(f"{unit:<{width}}  {value:>6}  {'IN' if inside else 'OUT'}")
+    share = f" ({100 * count / len(units):.1f}%)" if units else ""
+    app.say(f"{count} of {len(units)} units in{share}")
+
+
+def _bucket_json(
+    skill: str, env: str, live: bool, basis_points: int, salt: str, units: list[str]
+) -> dict[str, Any]:
+    rows = [
+        {"unit": u, "bucket": b, "in": in_rollout(basis_points, b)}
+        for u, b in ((u, bucket(salt, u)) for u in units)
+    ]
+    return {
+        "skill": skill,
+        "environment": env,
+        "source": "live" if live else "git",
+        "percentage": format_percentage(basis_points),
+        "salt": salt,
+        "units": rows,
+        "in": sum(r["in"] for r in rows),
+        "total": len(rows),
+    }
 
 
 def git_differs(app: App, env: str, skill: str, live_bp: int, live_salt: str) -> list[str]:

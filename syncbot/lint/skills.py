@@ -83,14 +83,23 @@ def _unknown_category(repo: LoadedRepo, skill: SkillSource) -> Iterator[Finding]
 
 
 def _display_name_duplicates(repo: LoadedRepo) -> Iterator[Finding]:
-    first: dict[str, str] = {}
+    """Every folder sharing a display name is reported, each naming the others: a copied
+    folder is flagged where the person who copied it is looking, whatever the names' order."""
+    holders: dict[str, list[str]] = {}
     for name, skill in sorted(repo.skills.items()):
-        if skill.meta is None:
+        if skill.meta is not None:
+            key = " ".join(skill.meta.display_name.split()).casefold()
+            holders.setdefault(key, []).append(name)
+    for names in holders.values():
+        if len(names) < 2:
             continue
-        key = " ".join(skill.meta.display_name.split()).casefold()
-        if key in first:
-            message = f"display_name {skill.meta.display_name!r} is also used by {first[key]}"
+        for name in names:
+            skill = repo.skills[name]
+            assert skill.meta is not None
+            others = ", ".join(f"skills/{other}" for other in names if other != name)
+            message = (
+                f"display_name {skill.meta.display_name!r} is also used by {others}: "
+                "display names must be unique (a copied folder needs its own)"
+            )
             where = repo.locate(f"{skill.folder}/skill.yaml", ("display_name",))
             yield Finding(where.file, where.line, "skill-display-name-duplicate", message)
-        else:
-            first[key] = name

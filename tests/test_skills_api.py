@@ -474,7 +474,7 @@ def test_error_envelope_becomes_api_error(make: Callable[..., Harness]) -> None:
     assert error.detail == "POST /v1/skills"
     assert str(error) == (
         "skills-api: HTTP 400 invalid_request_error: SKILL.md file must be exactly in the "
-        "top-level folder. (request-id req_body)"
+        "top-level folder. (request-id req_body) (POST /v1/skills at https://api.test)"
     )
 
 

@@ -25,6 +25,7 @@ from syncbot.policy import Policy, judged_by, policy_of
 from syncbot.redact import redact_url
 from syncbot.session import Targets
 from syncbot.settings import Settings
+from syncbot.targets.pg_failures import FIX_MARK
 from syncbot.targets.postgres import Database
 
 
@@ -336,3 +337,113 @@ def _printable(text: str) -> str:
     """Text someone else chose (an API display name) with control characters escaped, so
     it cannot drive the terminal."""
     return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
+
+
+# --- doctor: every check on its own, so one missing variable hides nothing else --------
+
+
+def _failed(name: str, exc: SyncbotError, fix: str) -> Check:
+    """A failed check; a fix carried in the message (see pg_failures) wins over `fix`."""
+    detail, _, carried = exc.message.partition(FIX_MARK)
+    return Check(name, False, detail, carried or fix)
+
+
+def _step(name: str, fn: Any, fix: str) -> tuple[Check, Any]:
+    try:
+        value = fn()
+    except SyncbotError as exc:
+        return _failed(name, exc, fix), None
+    return Check(name, True, "ok"), value
+
+
+def doctor(settings: Settings, environment: str, repo: Path | None) -> list[Check]:
+    """Each variable, then each service that can be reached with what is set."""
+    checks = doctor_env(settings)
+    listing = None
+    if settings.skills_enabled and settings.api_key:
+        api_check, listing = _step("Skills API", lambda: _list_api(settings), _API_FIX)
+        checks.append(api_check)
+    if settings.redis_url:
+        checks.append(_step("Redis", lambda: _ping_redis(settings), _REDIS_FIX)[0])
+    checks += _environment_checks(environment, repo)
+    if settings.database_url:
+        checks += _database_checks(settings, environment, listing)
+    return checks
+
+
+_API_FIX = "check ANTHROPIC_BASE_URL and the key's workspace"
+_REDIS_FIX = "is the server up? is REDIS_URL right?"
+_PG_FIX = "is the server up? is DATABASE_URL right?"
+
+
+def _list_api(settings: Settings) -> ApiListing:
+    from syncbot.session import api_settings
+    from syncbot.targets.skills_api import SkillsApiClient
+
+    client = SkillsApiClient(api_settings(settings))
+    try:
+        return client.list_skills()
+    finally:
+        client.close()
+
+
+def _ping_redis(settings: Settings) -> None:
+    from syncbot.targets.redis_cache import Cache
+
+    with Cache(settings.redis_url, prefix=settings.redis_prefix) as cache:
+        cache.ping()
+
+
+def _database_checks(
+    settings: Settings, environment: str, listing: ApiListing | None
+) -> list[Check]:
+    with Database(settings.database_url) as db:
+        ping = _step("PostgreSQL", db.ping, _PG_FIX)[0]
+        if not ping.ok:
+            return [ping]
+        migrated = _step("migrations", db.ensure_migrated, "run `syncbot db migrate`")[0]
+        checks = [ping, migrated, served_environment_check(db, environment)]
+        if listing is not None and migrated.ok:
+            targets = Targets(api=None, db=db, cache=None)  # type: ignore[arg-type]
+            checks.append(_ownership_check(targets, environment, listing))
+        return checks
+
+
+def _environment_checks(environment: str, repo: Path | None) -> list[Check]:
+    return [] if repo is None else [defined_environment_check(repo, environment)]
+
+
+def defined_environment_check(repo: Path, environment: str) -> Check:
+    """SYNCBOT_ENV (or --env) is one of syncbot.yaml's environments."""
+    name = f"environment {environment!r}"
+    try:
+        loaded, _ = read_repo(WorkTree(repo))
+    except SyncbotError as exc:
+        return Check(name, False, f"cannot read {CONFIG_FILE}: {exc.message}", "syncbot validate")
+    known = sorted(loaded.config.environments)
+    if environment in known:
+        return Check(name, True, f"defined in {CONFIG_FILE}")
+    return Check(
+        name,
+        False,
+        f"not defined in {CONFIG_FILE} (it defines: {', '.join(known) or 'none'})",
+        f"set SYNCBOT_ENV (or --env) to one of {', '.join(known)}, "
+        f"or add {environment!r} under environments: in {CONFIG_FILE}",
+    )
+
+
+def served_environment_check(db: Database, environment: str) -> Check:
+    """The database records the environment it serves: it must be this one."""
+    name = "database environment"
+    try:
+        served = db.recorded_environment()
+    except SyncbotError as exc:
+        return Check(name, True, f"not checked: {exc.message}", warn=True)
+    if served is None or served == environment:
+        return Check(name, True, served or "none recorded yet")
+    return Check(
+        name,
+        False,
+        f"this database serves {served!r}, not {environment!r}",
+        "point DATABASE_URL at that environment's database, or set SYNCBOT_ENV",
+    )

@@ -16,8 +16,6 @@ from syncbot.history import render_list, render_show, run_dict, show_dict
 from syncbot.live import LiveState
 from syncbot.ops import (
     actor,
-    doctor_connections,
-    doctor_env,
     load_config,
     load_desired,
     record_invalid_config,
@@ -254,12 +252,26 @@ def result_line(result: ApplyResult) -> str:
 @pass_app
 def status_cmd(app: App, environment: str | None, fmt: str) -> int:
     """Health of the API, database and cache, counts and the last run."""
+    from contextlib import suppress
+
+    from syncbot.ops import defined_environment_check, served_environment_check
+
+    env = _env(app, environment)
     with open_targets(app.settings) as targets:
-        doc = status(targets, _env(app, environment))
+        doc = status(targets, env)
+        checks = [served_environment_check(targets.db, env)] if doc["database"]["healthy"] else []
+    with suppress(SyncbotError):  # outside a configuration repository: nothing to check
+        checks.append(defined_environment_check(app.repo, env))
+    failed = [c for c in checks if not c.ok]
+    doc["environment_check"] = {
+        "healthy": not failed,
+        "detail": "; ".join(f"{c.detail} (fix: {c.fix})" for c in failed) or "ok",
+    }
+    doc["healthy"] = doc["healthy"] and not failed
     if fmt == "json":
         app.say(dump_json(doc))
     else:
-        for name in ("api", "database", "cache"):
+        for name in ("api", "database", "cache", "environment_check"):
             part = doc[name]
             extra = ", ".join(
                 f"{k} {v}"
@@ -279,10 +291,13 @@ def status_cmd(app: App, environment: str | None, fmt: str) -> int:
 @pass_app
 def doctor_cmd(app: App, environment: str | None) -> int:
     """Check each environment variable and each connection, with a fix for each failure."""
-    checks = doctor_env(app.settings)
-    if all(c.ok for c in checks):
-        with open_targets(app.settings) as targets:
-            checks += doctor_connections(targets, _env(app, environment))
+    from syncbot.ops import doctor  # imported here: the module's imports are shared ground
+
+    try:
+        repo: Path | None = app.repo
+    except SyncbotError:
+        repo = None  # outside a configuration repository: no syncbot.yaml to check against
+    checks = doctor(app.settings, _env(app, environment), repo)
     for check in checks:
         mark = ("warn" if check.warn else "ok  ") if check.ok else "FAIL"
         app.say(

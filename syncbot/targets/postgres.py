@@ -30,6 +30,7 @@ from syncbot.desired import Pattern
 from syncbot.errors import LockTimeoutError, PolicyError, TargetError
 from syncbot.live import DbState, RolloutRow, RouteRow, SkillRow, VersionRow
 from syncbot.redact import connection_secrets, redact_data, redact_text, redact_url
+from syncbot.targets import pg_failures
 
 Connection = psycopg.Connection[DictRow]
 
@@ -568,6 +569,7 @@ class Database:
             text = redact_text(" ".join(str(exc).split()), self._secrets) or type(exc).__name__
             if isinstance(exc, _NOT_MIGRATED):
                 text += " (is the database migrated? run `syncbot db migrate`)"
+            text += pg_failures.fix_for(exc, self._url)
             raise TargetError("database", f"{doing}: {text}") from exc
 
     def _connect(self, application_name: str, statement_ms: int, lock_ms: int) -> Connection:

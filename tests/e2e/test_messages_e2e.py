@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
 import socket
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from live_support import Cli
@@ -26,3 +29,78 @@ def test_a_wrong_api_port_names_the_url_and_the_setting(
     line = result.err.strip().splitlines()[-1]
     assert url in line and "ANTHROPIC_BASE_URL" in line, line
     assert "Traceback" not in result.err
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}", query=""))
+
+
+def test_doctor_without_an_api_key_still_checks_postgres_and_redis(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    result = cli("doctor")
+    assert result.code == 1
+    assert re.search(r"FAIL ANTHROPIC_API_KEY", result.out), result.out
+    assert re.search(r"ok +PostgreSQL", result.out), result.out
+    assert re.search(r"ok +Redis", result.out), result.out
+
+
+@pytest.mark.parametrize(
+    ("host_port", "expected"),
+    [
+        (None, r"database 'syncbot_no_such_db' does not exist.*createdb syncbot_no_such_db"),
+        ("127.0.0.1:{closed}", r"nothing is listening at 127\.0\.0\.1:\d+: start PostgreSQL"),
+        ("no-such-host.invalid:5432", r"host 'no-such-host\.invalid:5432' is unknown"),
+    ],
+)
+def test_doctor_says_why_postgres_failed_and_the_fix(
+    cli: Cli, pg_url: str, monkeypatch: pytest.MonkeyPatch, host_port: str | None, expected: str
+) -> None:
+    url = with_database(pg_url, "syncbot_no_such_db")
+    if host_port is not None:
+        netloc = host_port.format(closed=closed_port())
+        url = urlunsplit(urlsplit(url)._replace(netloc=f"root@{netloc}"))
+    monkeypatch.setenv("DATABASE_URL", url)
+    result = cli("doctor")
+    assert result.code == 1
+    fail = next(line for line in result.out.splitlines() if "PostgreSQL" in line)
+    assert fail.startswith("FAIL"), result.out
+    assert re.search(expected, result.out), result.out
+    assert not re.search(r"^\S+ +migrations", result.out, re.M), result.out
+    assert re.search(r"ok +Redis", result.out), result.out
+
+
+def test_an_unknown_role_says_to_fix_the_user(
+    cli: Cli, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = urlunsplit(urlsplit(pg_url)._replace(netloc="nosuchrole_xyz@127.0.0.1:5432"))
+    monkeypatch.setenv("DATABASE_URL", url)
+    result = cli("plan")
+    assert result.code == 1
+    assert "fix the user in DATABASE_URL" in result.err, result.err
+
+
+def test_an_environment_missing_from_syncbot_yaml_is_unhealthy(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SYNCBOT_ENV", "qa")
+    status = cli("status")
+    assert status.code == 1, status
+    assert "not defined in syncbot.yaml" in status.out and "SYNCBOT_ENV" in status.out
+    doc = json.loads(cli("status", "--format", "json").out)
+    assert doc["healthy"] is False and doc["environment_check"]["healthy"] is False
+    doctor = cli("doctor")
+    assert doctor.code == 1
+    assert re.search(r"FAIL environment 'qa' +not defined in syncbot.yaml", doctor.out)
+
+
+def test_a_database_of_another_environment_is_unhealthy(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert cli("apply").code == 0
+    monkeypatch.setenv("SYNCBOT_ENV", "production")
+    result = cli("doctor")
+    assert result.code == 1
+    assert "this database serves 'staging', not 'production'" in result.out, result.out

@@ -24,7 +24,7 @@ from syncbot.live import ApiListing, RolloutRow
 from syncbot.policy import Policy, judged_by, policy_of
 from syncbot.redact import redact_url
 from syncbot.session import Targets
-from syncbot.settings import Settings
+from syncbot.settings import Settings, url_problem
 from syncbot.targets.pg_failures import FIX_MARK
 from syncbot.targets.postgres import Database
 
@@ -241,27 +241,25 @@ def doctor_env(settings: Settings) -> list[Check]:
             _key_state(settings),
             "export ANTHROPIC_API_KEY=... (a workspace key)",
         ),
-        Check("ANTHROPIC_BASE_URL", True, redact_url(settings.base_url)),
+        _url_check("ANTHROPIC_BASE_URL", settings.base_url, "https://api.anthropic.com"),
         Check("ANTHROPIC_SKILLS_ENABLED", True, str(settings.skills_enabled).lower()),
         Check(
             "ANTHROPIC_SKILLS_BETA_VERSION",
             True,
             settings.beta_version or "not set: current API surface",
         ),
-        Check(
-            "DATABASE_URL",
-            bool(settings.database_url),
-            redact_url(settings.database_url) or "not set",
-            "export DATABASE_URL=postgresql://user@host:5432/dbname",
-        ),
-        Check(
-            "REDIS_URL",
-            bool(settings.redis_url),
-            redact_url(settings.redis_url) or "not set",
-            "export REDIS_URL=redis://host:6379/0",
-        ),
+        _url_check("DATABASE_URL", settings.database_url, "postgresql://user@host:5432/dbname"),
+        _url_check("REDIS_URL", settings.redis_url, "redis://host:6379/0"),
         Check("SYNCBOT_ENV", True, settings.environment),
     ]
+
+
+def _url_check(name: str, url: str, example: str) -> Check:
+    fix = f"export {name}={example}"
+    if not url:
+        return Check(name, False, "not set", fix)
+    problem = url_problem(name, url)
+    return Check(name, problem is None, problem or redact_url(url), fix)
 
 
 def _key_state(settings: Settings) -> str:
@@ -359,14 +357,15 @@ def _step(name: str, fn: Any, fix: str) -> tuple[Check, Any]:
 def doctor(settings: Settings, environment: str, repo: Path | None) -> list[Check]:
     """Each variable, then each service that can be reached with what is set."""
     checks = doctor_env(settings)
+    usable = {c.name for c in checks if c.ok}
     listing = None
-    if settings.skills_enabled and settings.api_key:
+    if settings.skills_enabled and settings.api_key and "ANTHROPIC_BASE_URL" in usable:
         api_check, listing = _step("Skills API", lambda: _list_api(settings), _API_FIX)
         checks.append(api_check)
-    if settings.redis_url:
+    if "REDIS_URL" in usable:
         checks.append(_step("Redis", lambda: _ping_redis(settings), _REDIS_FIX)[0])
     checks += _environment_checks(environment, repo)
-    if settings.database_url:
+    if "DATABASE_URL" in usable:
         checks += _database_checks(settings, environment, listing)
     return checks
 

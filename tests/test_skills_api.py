@@ -590,7 +590,10 @@ def test_transport_errors_become_target_errors_with_cause(make: Callable[..., Ha
     h.api.fail(refused)
     with pytest.raises(TargetError) as info:
         h.client.list_skills()
-    assert str(info.value) == "skills-api: GET /v1/skills: ConnectError: connection refused"
+    assert str(info.value) == (
+        "skills-api: GET /v1/skills: ConnectError: connection refused "
+        "(at https://api.test; check ANTHROPIC_BASE_URL and that the API is up)"
+    )
     assert isinstance(info.value.__cause__, httpx.ConnectError)
 
 

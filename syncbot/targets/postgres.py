@@ -30,6 +30,7 @@ from syncbot.desired import Pattern
 from syncbot.errors import LockTimeoutError, PolicyError, TargetError
 from syncbot.live import DbState, RolloutRow, RouteRow, SkillRow, VersionRow
 from syncbot.redact import connection_secrets, redact_data, redact_text, redact_url
+from syncbot.settings import check_url
 from syncbot.targets import pg_failures
 
 Connection = psycopg.Connection[DictRow]
@@ -539,6 +540,7 @@ class Database:
     def __init__(
         self, url: str, *, statement_timeout_ms: int = 30_000, lock_timeout_ms: int = 5_000
     ) -> None:
+        check_url("DATABASE_URL", url)  # before libpq, whose own words are about parsing
         self._url = url
         self._secrets = _url_secrets(url)
         self._statement_timeout_ms = statement_timeout_ms

@@ -104,3 +104,27 @@ def test_a_database_of_another_environment_is_unhealthy(
     result = cli("doctor")
     assert result.code == 1
     assert "this database serves 'staging', not 'production'" in result.out, result.out
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("DATABASE_URL", "notaurl", "DATABASE_URL is not a PostgreSQL URL"),
+        ("DATABASE_URL", "mysql://app:s3cretPW@db:3306/x", "DATABASE_URL is not a PostgreSQL URL"),
+        ("REDIS_URL", "app:s3cretPW@cache:6379", "REDIS_URL is not a Redis URL"),
+        ("ANTHROPIC_BASE_URL", "api.anthropic.com", "ANTHROPIC_BASE_URL is not an HTTP(S) URL"),
+    ],
+)
+def test_a_malformed_url_is_named_with_the_expected_form(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    for command in ("plan", "status"):
+        result = cli(command)
+        assert result.code == 1, result
+        assert expected in result.err and "(expected " in result.err, result.err
+        assert "s3cretPW" not in result.err + result.out
+    doctor = cli("doctor")
+    assert doctor.code == 1
+    assert re.search(rf"FAIL {name} +{re.escape(expected)}", doctor.out), doctor.out
+    assert "s3cretPW" not in doctor.out + doctor.err

@@ -19,6 +19,7 @@ import httpx
 from syncbot import __version__
 from syncbot.errors import ApiError, CircuitOpenError, TargetError
 from syncbot.redact import redact_text, redact_url
+from syncbot.settings import check_url
 from syncbot.targets.retry import Backoff, CircuitBreaker, RateGate, server_delay
 from syncbot.targets.skills_api.dialects import Dialect, Page, page
 from syncbot.targets.skills_api.settings import ANTHROPIC_VERSION, TARGET, ApiSettings
@@ -91,6 +92,7 @@ class CallEngine:
         rng: Callable[[], float],
         clock: Callable[[], float],
     ) -> None:
+        check_url("ANTHROPIC_BASE_URL", settings.base_url)
         self._settings = settings
         self._dialect = dialect
         self.stats = ApiStats()

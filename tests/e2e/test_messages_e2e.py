@@ -128,3 +128,14 @@ def test_a_malformed_url_is_named_with_the_expected_form(
     assert doctor.code == 1
     assert re.search(rf"FAIL {name} +{re.escape(expected)}", doctor.out), doctor.out
     assert "s3cretPW" not in doctor.out + doctor.err
+
+
+def test_routes_test_names_an_unknown_category_or_type(cli: Cli) -> None:
+    result = cli("routes", "test", "review this contract", "--category", "nonsense")
+    assert result.code == 1
+    assert "--category 'nonsense' is not one of syncbot.yaml's categories: " in result.err
+    assert "analysis, drafting, research, compliance" in result.err, result.err
+    result = cli("routes", "test", "review this contract", "--type", "script")
+    assert result.code == 1
+    assert "--type 'script' is not one of the skill types: code, prompt" in result.err
+    assert cli("routes", "test", "review this contract", "--category", "analysis").code == 0

@@ -94,8 +94,13 @@ def _secret_message(kind: _SecretKind, value: str) -> str:
     else:
         prefix = _PUBLIC_PREFIX.match(value)
         shown = (prefix.group() if prefix else "") + "…"
+    # Whether it is already in git history (and must be revoked) is added by the caller
+    # that knows the repository: see lint/content/exposure.py.
     return (
-        f"{kind.label} ({shown}) committed in plain text: {kind.revoke} now, as it is "
-        "already exposed in git history; delete it from the file and read it from the "
-        "environment or a secret store at run time (secrets can never be allowed)"
+        f"{kind.label} ({shown}) in plain text: delete it from the file and read it from "
+        "the environment or a secret store at run time (secrets can never be allowed)"
     )
+
+
+# the fix once a secret of each rule is out: revoke it where it was issued
+REVOKE = {kind.rule: kind.revoke for kind in _SECRET_KINDS.values()}

@@ -78,3 +78,53 @@ def test_a_secret_outside_any_git_repository_is_not_called_exposed(tmp_path: Pat
     tmp_path = build_tree(tmp_path, valid_files())
     (tmp_path / CA / "scripts/run.py").write_text(f"TOKEN = {GH_TOKEN!r}\n")
     assert "remove it before committing" in secret_message(tmp_path)
+
+
+PG_PASSWORD = "Zq7" + "vR2xLp9"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"Connect with postgres://app:{PG_PASSWORD}@db.internal:5432/contracts",
+        f"export DATABASE_URL='postgresql://app:{PG_PASSWORD}@10.0.0.5/x'",
+        f"see https://bot:{PG_PASSWORD}@git.corp.local/repo.git",
+        f"redis://:{PG_PASSWORD}@cache:6379/0",
+    ],
+)
+def test_a_password_in_a_url_is_a_secret_finding(tmp_path: Path, text: str) -> None:
+    result = findings(tmp_path, {f"{CA}/SKILL.md": _skill_md_with(text)})
+    [finding] = [f for f in result if f.rule == "secret-url-credentials"]
+    assert finding.file == f"{CA}/SKILL.md" and finding.line == 8
+    assert PG_PASSWORD not in finding.message and "app" not in finding.message.split("(")[1]
+    assert finding.severity == "error"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "postgres://user:password@localhost:5432/db",
+        "postgresql://app:${DB_PASSWORD}@db:5432/x",
+        "postgresql://app:$PGPASSWORD@db:5432/x",
+        "https://user:<password>@host/path",
+        "mysql://root:****@db/x",
+        "postgres://app:changeme@db/x",
+        f"postgres://app:{PG_PASSWORD}@db.example.com/x",
+        "https://example.com/a:b@c",
+        "Clause 4: see http://www.example.org/terms for details.",
+    ],
+)
+def test_a_placeholder_url_is_not_flagged(tmp_path: Path, text: str) -> None:
+    result = findings(tmp_path, {f"{CA}/SKILL.md": _skill_md_with(text)})
+    assert not [f for f in result if f.rule == "secret-url-credentials"], result
+
+
+def test_a_password_in_a_helper_script_url_is_flagged(tmp_path: Path) -> None:
+    script = f'DSN = "postgres://svc:{PG_PASSWORD}@pg.prod:5432/app"\n'
+    result = findings(tmp_path, {f"{CA}/scripts/run.py": script})
+    assert [(f.rule, f.line) for f in result] == [("secret-url-credentials", 1)]
+
+
+def _skill_md_with(text: str) -> str:
+    front = "---\nname: contract-analysis\ndescription: Does a useful thing.\n---\n"
+    return front + "\n# Contract analysis\n\n" + text + "\n"

@@ -13,6 +13,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from syncbot.lint.content.locate import Lines, compile_keywords, keyword_windows
+from syncbot.lint.content.url_credentials import RULE as URL_RULE
+from syncbot.lint.content.url_credentials import scan_url_credentials
 from syncbot.lint.findings import Finding
 
 _TOKEN = rb"[A-Za-z0-9_-]"
@@ -76,7 +78,11 @@ def scan_secrets(path: str, data: bytes, lines: Lines) -> list[Finding]:
             line, column = lines.at(match.start())
             message = _secret_message(kind, value)
             findings.append(Finding(path, line, kind.rule, message, column=column))
-    return findings
+    return sorted(findings + scan_url_credentials(path, data, lines), key=_position)
+
+
+def _position(finding: Finding) -> tuple[int, int]:
+    return finding.line, finding.column or 0
 
 
 def _is_aws_placeholder(value: str) -> bool:
@@ -104,3 +110,4 @@ def _secret_message(kind: _SecretKind, value: str) -> str:
 
 # the fix once a secret of each rule is out: revoke it where it was issued
 REVOKE = {kind.rule: kind.revoke for kind in _SECRET_KINDS.values()}
+REVOKE[URL_RULE] = "change that password on the server"

@@ -128,3 +128,33 @@ def test_a_password_in_a_helper_script_url_is_flagged(tmp_path: Path) -> None:
 def _skill_md_with(text: str) -> str:
     front = "---\nname: contract-analysis\ndescription: Does a useful thing.\n---\n"
     return front + "\n# Contract analysis\n\n" + text + "\n"
+
+
+def test_a_skill_without_route_or_rollout_gets_warnings_at_its_skill_yaml(tmp_path: Path) -> None:
+    files = valid_files()
+    files["skills/new-skill/SKILL.md"] = _skill_md_with("x").replace(
+        "contract-analysis", "new-skill"
+    )
+    files["skills/new-skill/skill.yaml"] = {
+        "display_name": "New Skill",
+        "description": "d",
+        "type": "prompt",
+        "category": "analysis",
+        "version": "0.1.0",
+    }
+    files["rollouts/staging.yaml"] = {"new-skill": 0}
+    result = validate(WorkTree(build_tree(tmp_path, files)))
+    mine = [(f.rule, f.file, f.line, f.severity) for f in result if f.file.startswith("skills/new")]
+    at = "skills/new-skill/skill.yaml"
+    assert mine == [
+        ("skill-no-rollout", at, 1, "warning"),
+        ("skill-no-route", at, 1, "warning"),
+    ]
+    [rollout] = [f for f in result if f.rule == "skill-no-rollout" and f.file == at]
+    assert "rollouts/production.yaml has no entry for 'new-skill'" in rollout.message
+
+
+def test_the_shipped_example_repository_has_no_reachability_warnings() -> None:
+    root = Path(__file__).resolve().parent.parent
+    result = validate(WorkTree(root))
+    assert not [f for f in result if f.rule in ("skill-no-route", "skill-no-rollout")]

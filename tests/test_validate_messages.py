@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -158,3 +159,37 @@ def test_the_shipped_example_repository_has_no_reachability_warnings() -> None:
     root = Path(__file__).resolve().parent.parent
     result = validate(WorkTree(root))
     assert not [f for f in result if f.rule in ("skill-no-route", "skill-no-rollout")]
+
+
+def _properties(node: object) -> list[tuple[str, dict[str, object]]]:
+    found: list[tuple[str, dict[str, object]]] = []
+    if isinstance(node, dict):
+        for name, value in (node.get("properties") or {}).items():
+            found.append((name, value))
+        for value in node.values():
+            found += _properties(value)
+    elif isinstance(node, list):
+        for value in node:
+            found += _properties(value)
+    return found
+
+
+def test_every_property_of_the_shipped_schemas_has_a_description() -> None:
+    schemas = Path(__file__).resolve().parent.parent / "schemas"
+    files = sorted(schemas.glob("*.schema.json"))
+    assert len(files) == 6
+    for path in files:
+        props = _properties(json.loads(path.read_text("utf-8")))
+        missing = [name for name, value in props if not value.get("description")]
+        assert not missing, f"{path.name}: no description for {missing}"
+    assert sum(len(_properties(json.loads(p.read_text("utf-8")))) for p in files) > 40
+
+
+def test_a_skill_yaml_description_over_1024_characters_is_an_error(tmp_path: Path) -> None:
+    long = "x" * 3000
+    meta = dict(valid_files()[f"{CA}/skill.yaml"])  # type: ignore[arg-type]
+    meta["description"] = long
+    result = findings(tmp_path, {f"{CA}/skill.yaml": meta})
+    [finding] = [f for f in result if f.file == f"{CA}/skill.yaml" and f.severity == "error"]
+    assert finding.line == 2
+    assert "description: is 3000 characters, over the limit of 1024" in finding.message

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from syncbot.bucketing import bucket, in_rollout
-from syncbot.cli import App, _env, cli, env_option, pass_app
+from syncbot.commands.common import App, env_of, env_option, pass_app
 from syncbot.desired import format_percentage
 from syncbot.errors import SyncbotError
 from syncbot.files.schemas import write_json_schemas
@@ -19,7 +19,7 @@ from syncbot.ops import load_config, load_desired, open_source, read_live_rollou
 from syncbot.routing import MAX_QUERY_LENGTH, SkillInfo, recommend
 
 
-@cli.command("validate")
+@click.command("validate")
 @click.option("--base", "base_ref", help="Also check changes against this git revision.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text")
 @pass_app
@@ -37,7 +37,7 @@ def validate_cmd(app: App, base_ref: str | None, fmt: str) -> int:
     return 1 if any(f.severity == "error" for f in findings) else 0
 
 
-@cli.command("schema")
+@click.command("schema")
 @click.option(
     "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("schemas")
 )
@@ -49,7 +49,7 @@ def schema_cmd(app: App, out_dir: Path) -> int:
     return 0
 
 
-@cli.group("routes")
+@click.group("routes")
 def routes_group() -> None:
     """Routing tools for authors."""
 
@@ -99,7 +99,7 @@ def _refuse_unsafe_patterns(findings: list[Finding]) -> None:
         )
 
 
-@cli.group("rollout")
+@click.group("rollout")
 def rollout_group() -> None:
     """Rollout tools for authors."""
 
@@ -126,7 +126,7 @@ def rollout_bucket(app: App, skill: str, unit_id: str, environment: str | None, 
       syncbot rollout bucket contract-analysis-ro user-42 --env production
       syncbot rollout bucket contract-analysis-ro user-42 --env production --live
     """
-    env = _env(app, environment)
+    env = env_of(app, environment)
     if live:
         return _bucket_live(app, skill, unit_id, env)
     desired = load_desired(app.repo, env)

@@ -13,7 +13,7 @@ import psycopg
 import redis
 
 from syncbot.applier import ApplyOptions, apply
-from syncbot.cli import App, cli, dump_json, pass_app
+from syncbot.commands.common import App, dump_json, pass_app
 from syncbot.commands.live_cmds import result_line
 from syncbot.emulator.server import EmulatorServer
 from syncbot.errors import TargetError
@@ -84,7 +84,7 @@ def demo_settings(base: Settings, place: DemoPlace, emulator_url: str) -> Settin
     )
 
 
-@cli.command("demo")
+@click.command("demo")
 @click.option(
     "--env", "environments", multiple=True, default=("staging", "production"), show_default=True
 )

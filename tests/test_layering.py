@@ -70,8 +70,8 @@ LAYERS: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
     "cli": (("syncbot.cli", "syncbot.__main__"), BELOW_COMMANDS | {"commands"}),
 }
 
-PURE = ("syncbot.planner", "syncbot.desired", "syncbot.live", "syncbot.plan", "syncbot.render")
-PURE += ("syncbot.semantic",)
+PURE: tuple[str, ...] = ("syncbot.planner", "syncbot.desired", "syncbot.live", "syncbot.plan")
+PURE += ("syncbot.render", "syncbot.semantic")
 DOES_IO = (
     "syncbot.files.source",
     "syncbot.targets",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,26 +95,22 @@ def _quieter(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
         app.quiet = True
 
 
+# -v and -q as options of every command: (names, what they are, callback, help)
+_Callback = Callable[[click.Context, click.Parameter, Any], None]
+_COMMON_OPTIONS: tuple[tuple[list[str], dict[str, bool], _Callback, str], ...] = (
+    (["-v", "--verbose"], {"count": True}, _more_verbose, "More detail (errors: the cause chain)."),
+    (["-q", "--quiet"], {"is_flag": True}, _quieter, "Only errors."),
+)
+
+
 def add_common_options(command: click.Command) -> None:
     """-v and -q work after any subcommand too (`syncbot plan -v`), as users type them;
     a command with options of its own by those names (the emulator's --quiet) keeps them."""
     taken = {opt for param in command.params for opt in param.opts}
-    common = [
-        click.Option(
-            ["-v", "--verbose"],
-            count=True,
-            expose_value=False,
-            callback=_more_verbose,
-            help="More detail (errors: the cause chain).",
-        ),
-        click.Option(
-            ["-q", "--quiet"],
-            is_flag=True,
-            expose_value=False,
-            callback=_quieter,
-            help="Only errors.",
-        ),
-    ]
-    command.params += [option for option in common if not taken & set(option.opts)]
+    for names, kind, callback, text in _COMMON_OPTIONS:
+        if not taken & set(names):
+            command.params.append(
+                click.Option(names, expose_value=False, callback=callback, help=text, **kind)
+            )
     for sub in getattr(command, "commands", {}).values():
         add_common_options(sub)

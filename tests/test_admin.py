@@ -9,7 +9,6 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 import redis
-from conftest import TEST_DATABASE_URL
 from psycopg import sql
 
 from syncbot.errors import TargetError
@@ -20,33 +19,39 @@ UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
 
 
 @pytest.fixture
-def schema() -> Iterator[str]:
+def server(pg_url: str) -> str:
+    """The test database's URL without the fixture schema's search_path."""
+    return pg_url.partition("?")[0]
+
+
+@pytest.fixture
+def schema(server: str) -> Iterator[str]:
     name = f't_admin_{uuid.uuid4().hex[:12]}"odd'  # a quote: the name must be quoted safely
     yield name
-    with psycopg.connect(TEST_DATABASE_URL, autocommit=True) as conn:
+    with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
 
 
-def _tables(schema: str) -> list[str]:
-    with psycopg.connect(TEST_DATABASE_URL) as conn:
+def _tables(server: str, schema: str) -> list[str]:
+    with psycopg.connect(server) as conn:
         rows = conn.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,)
         ).fetchall()
     return sorted(row[0] for row in rows)
 
 
-def test_prepare_schema_creates_keeps_and_recreates(schema: str) -> None:
-    prepare_schema(TEST_DATABASE_URL, schema, fresh=False, what="the test schema")
-    with psycopg.connect(TEST_DATABASE_URL, autocommit=True) as conn:
+def test_prepare_schema_creates_keeps_and_recreates(server: str, schema: str) -> None:
+    prepare_schema(server, schema, fresh=False, what="the test schema")
+    with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE TABLE {}.kept (id int)").format(sql.Identifier(schema)))
-    prepare_schema(TEST_DATABASE_URL, schema, fresh=False, what="the test schema")
-    assert _tables(schema) == ["kept"]
-    prepare_schema(TEST_DATABASE_URL, schema, fresh=True, what="the test schema")
-    assert _tables(schema) == []
+    prepare_schema(server, schema, fresh=False, what="the test schema")
+    assert _tables(server, schema) == ["kept"]
+    prepare_schema(server, schema, fresh=True, what="the test schema")
+    assert _tables(server, schema) == []
 
 
-def test_with_search_path_connects_into_the_schema() -> None:
-    url = with_search_path(TEST_DATABASE_URL, "syncbot_demo_staging")
+def test_with_search_path_connects_into_the_schema(server: str) -> None:
+    url = with_search_path(server, "syncbot_demo_staging")
     with psycopg.connect(url) as conn:
         row = conn.execute("SHOW search_path").fetchone()
     assert row == ("syncbot_demo_staging",)

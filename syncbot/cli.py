@@ -20,7 +20,14 @@ from typing import Any
 import click
 
 from syncbot import __version__
-from syncbot.commands import config_cmds, demo_cmd, emulator_cmd, github_cmds, live_cmds
+from syncbot.commands import (
+    config_cmds,
+    demo_cmd,
+    emulator_cmd,
+    github_cmds,
+    live_cmds,
+    promote_cmd,
+)
 from syncbot.commands.common import (
     EXIT_ERROR,
     EXIT_INTERNAL,
@@ -76,6 +83,7 @@ COMMANDS: tuple[click.Command, ...] = (
     live_cmds.doctor_cmd,
     live_cmds.history_group,
     live_cmds.db_group,
+    promote_cmd.promote_group,
     demo_cmd.demo_cmd,
     emulator_cmd.emulator_command,
     github_cmds.github_group,

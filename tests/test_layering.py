@@ -61,6 +61,7 @@ LAYERS: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
             "syncbot.github",
             "syncbot.history",
             "syncbot.ops",
+            "syncbot.promote",
         ),
         BELOW_ORCHESTRATION,
     ),
@@ -102,6 +103,9 @@ ALLOWED: dict[tuple[str, str], str] = {
     ),
     ("syncbot.applier", "syncbot.planner.skills"): (
         "being fixed on branch r-records: row conversions move to the record definitions"
+    ),
+    ("syncbot.promote.store", "psycopg.types.json"): (
+        "merged from i11-core, not yet fixed: the Jsonb parameter belongs in targets/postgres"
     ),
     ("syncbot.semantic", "syncbot.files.source"): (
         "being fixed on branch r-records: reading the deployed files from git leaves semantic"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import string
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -25,6 +26,7 @@ from pydantic import (
     Tag,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -323,9 +325,88 @@ class RoutesQueriesFile(RootModel[list[Query]]):
 # --- syncbot.yaml (2.5) ----------------------------------------------------------------------
 
 
+# The PromQL templates name the environment and the window as $environment and $window
+# (`60m`); each must aggregate `by (skill)` so that one query answers for every skill.
+_PROM_SELECTOR = 'environment="$environment"'
+DEFAULT_PROMQL = {
+    "requests": f"sum by (skill) (increase(skill_executions_total{{{_PROM_SELECTOR}}}[$window]))",
+    "error_rate": (
+        f"100 * sum by (skill) (increase(skill_executions_failed_total{{{_PROM_SELECTOR}}}"
+        f"[$window])) / sum by (skill) (increase(skill_executions_total{{{_PROM_SELECTOR}}}"
+        "[$window]))"
+    ),
+    "p95": (
+        "histogram_quantile(0.95, sum by (skill, le) (rate("
+        f"skill_execution_duration_ms_bucket{{{_PROM_SELECTOR}}}[$window])))"
+    ),
+}
+PROMQL_PLACEHOLDERS = ("environment", "window")
+_KNOWN = ", ".join(f"${name}" for name in PROMQL_PLACEHOLDERS)
+
+
+def _check_promql(query: str) -> str:
+    try:
+        string.Template(query).substitute(environment="staging", window="60m")
+    except KeyError as exc:
+        raise ValueError(f"unknown placeholder ${exc.args[0]} (known: {_KNOWN})") from None
+    except ValueError:
+        raise ValueError(f"a lone $ (write $$ for a dollar; placeholders: {_KNOWN})") from None
+    return query
+
+
+PromQL = Annotated[str, Field(min_length=1, pattern=r"\S"), AfterValidator(_check_promql)]
+
+
+class PrometheusQueries(_Model):
+    """One PromQL template per figure, each answering for all skills at once."""
+
+    requests: PromQL = DEFAULT_PROMQL["requests"]
+    error_rate: PromQL = DEFAULT_PROMQL["error_rate"]  # percent, 0-100
+    p95: PromQL = DEFAULT_PROMQL["p95"]  # milliseconds
+
+
+def _check_http_url(url: str) -> str:
+    if not re.match(r"^https?://[^\s/]+", url):
+        raise ValueError(f"url {url!r} must be an http:// or https:// address")
+    return url
+
+
+class PrometheusSource(_Model):
+    url: Annotated[str, AfterValidator(_check_http_url)]
+    skill_label: str = Field(default="skill", pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+    timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    queries: PrometheusQueries = Field(default_factory=PrometheusQueries)
+
+
+class MetricsConfig(_Model):
+    """Where the health figures come from: the `skill_executions` table (default) or
+    Prometheus."""
+
+    source: Literal["postgres", "prometheus"] = "postgres"
+    prometheus: PrometheusSource | None = None
+
+    @model_validator(mode="after")
+    def _prometheus_needs_url(self) -> MetricsConfig:
+        if self.source == "prometheus" and self.prometheus is None:
+            raise ValueError("source: prometheus needs a prometheus: block with its url")
+        return self
+
+
+class RolloutGates(_Model):
+    """What `syncbot promote` requires of a canary; the defaults are the runbook's."""
+
+    window_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    min_requests: int = Field(default=200, ge=1, le=1_000_000_000)
+    max_error_rate_percent: float = Field(default=2.0, ge=0, le=100)
+    max_p95_ms: float = Field(default=5000.0, gt=0)
+    failure_limit: int = Field(default=3, ge=1, le=100)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+
+
 class RolloutPolicyModel(_Model):
     steps: list[int] = Field(min_length=2)
     min_soak_hours: float = Field(default=0.0, ge=0.0, le=MAX_SOAK_HOURS)
+    gates: RolloutGates = Field(default_factory=RolloutGates)
 
     @field_validator("steps")
     @classmethod

@@ -288,6 +288,11 @@ class WorkTree:
             for name in [*filenames, *links]:
                 yield f"{relative}/{name}"
 
+    def read(self, path: str) -> SourceFile | None:
+        """One file (path relative to the root), without listing the rest; None when it
+        is not there. Whether git tracks it is not asked (promote reads two files)."""
+        return self._read(path)
+
     def _read(self, path: str, untracked: bool = False) -> SourceFile | None:
         """The file's entry, sized but not read; None when it is not there any more (a
         tracked file deleted in the work tree, or one behind a symlinked folder)."""

@@ -740,6 +740,18 @@ class Database:
             row = self._exec(_ROLLOUT, (environment, skill)).fetchone()
         return None if row is None else _rollout_row(row)
 
+    def fetch_all(
+        self, doing: str, query: QueryNoTemplate, params: Params | None = None
+    ) -> list[DictRow]:
+        """One statement of a feature module that owns its SQL (promote): its rows."""
+        with self._errors(doing):
+            return self._exec(query, params).fetchall()
+
+    def execute(self, doing: str, query: QueryNoTemplate, params: Params | None = None) -> None:
+        """One writing statement of a feature module that owns its SQL (autocommitted)."""
+        with self._errors(doing):
+            self._exec(query, params)
+
     def counts(self, environment: str) -> dict[str, int]:
         with self._errors("cannot count rows"):
             row = self._fetchone(_COUNTS, (environment,))

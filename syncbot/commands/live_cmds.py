@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from syncbot.applier import ApplyOptions, ApplyResult, apply
-from syncbot.cli import EXIT_CHANGES, App, _env, cli, dump_json, env_option, pass_app
+from syncbot.commands.common import EXIT_CHANGES, App, dump_json, env_of, env_option, pass_app
 from syncbot.desired import DesiredState
 from syncbot.errors import PolicyError, SyncbotError, TargetError
 from syncbot.history import render_list, render_show, run_dict, show_dict
@@ -43,7 +43,7 @@ allow_delete_all_option = click.option(
 )
 
 
-@cli.command("plan")
+@click.command("plan")
 @env_option
 @click.option(
     "--ref", help="Read the configuration from this git revision instead of the work tree."
@@ -90,7 +90,7 @@ def plan_cmd(
       syncbot plan --base origin/main   # rollouts judged by main's policy too
       syncbot plan --out plan.json && syncbot apply --plan plan.json
     """
-    env = _env(app, environment)
+    env = env_of(app, environment)
     loaded, desired = load_config(app.repo, env, ref, base=base_ref)
     options = PlanOptions(
         prune=prune,
@@ -145,7 +145,7 @@ def refuse_unusable(plan: Plan) -> None:
         raise SyncbotError("plan incomplete: " + "; ".join(unknown))
 
 
-@cli.command("apply")
+@click.command("apply")
 @env_option
 @click.option("--ref", help="Apply the configuration of this git revision.")
 @click.option(
@@ -186,7 +186,7 @@ def apply_cmd(
       syncbot apply --plan plan.json
     """
     saved = load_saved_plan(plan_file) if plan_file else None
-    env = saved.environment if saved else _env(app, environment)
+    env = saved.environment if saved else env_of(app, environment)
     ref = saved.commit if saved else ref
     try:
         desired = load_desired(app.repo, env, ref, full_check=True)
@@ -248,14 +248,14 @@ def result_line(result: ApplyResult) -> str:
     return f"{verb} {counts}; status {result.status}"
 
 
-@cli.command("status")
+@click.command("status")
 @env_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @pass_app
 def status_cmd(app: App, environment: str | None, fmt: str) -> int:
     """Health of the API, database and cache, counts and the last run."""
     with open_targets(app.settings) as targets:
-        doc = status(targets, _env(app, environment))
+        doc = status(targets, env_of(app, environment))
     if fmt == "json":
         app.say(dump_json(doc))
     else:
@@ -274,7 +274,7 @@ def status_cmd(app: App, environment: str | None, fmt: str) -> int:
     return 0 if doc["healthy"] else 1
 
 
-@cli.command("doctor")
+@click.command("doctor")
 @env_option
 @pass_app
 def doctor_cmd(app: App, environment: str | None) -> int:
@@ -282,7 +282,7 @@ def doctor_cmd(app: App, environment: str | None) -> int:
     checks = doctor_env(app.settings)
     if all(c.ok for c in checks):
         with open_targets(app.settings) as targets:
-            checks += doctor_connections(targets, _env(app, environment))
+            checks += doctor_connections(targets, env_of(app, environment))
     for check in checks:
         mark = ("warn" if check.warn else "ok  ") if check.ok else "FAIL"
         app.say(
@@ -297,7 +297,7 @@ history_format = click.option(
 )
 
 
-@cli.group("history", invoke_without_command=True)
+@click.group("history", invoke_without_command=True)
 @env_option
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @history_format
@@ -318,7 +318,7 @@ def history_group(ctx: click.Context, environment: str | None, limit: int, fmt: 
     app = ctx.find_object(App)
     assert app is not None
     with _history_db(app) as db:
-        runs = db.list_runs(_env(app, environment), limit)
+        runs = db.list_runs(env_of(app, environment), limit)
     if fmt == "json":
         app.say(dump_json([run_dict(run) for run in runs]))
     else:
@@ -370,7 +370,7 @@ def _history_db(app: App) -> Database:
     return Database(app.settings.database_url)
 
 
-@cli.group("db")
+@click.group("db")
 def db_group() -> None:
     """Database maintenance."""
 

@@ -10,19 +10,18 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from syncbot.desired import DesiredState, Pattern, Skill, format_percentage
+from syncbot.desired import DesiredState, Skill
 from syncbot.errors import PolicyError, SyncbotError, TargetError
-from syncbot.live import LiveState, RolloutRow, RouteRow, SkillRow, VersionRow
+from syncbot.live import LiveState, RolloutRow, SkillRow, VersionRow
 from syncbot.marker import new_nonce
 from syncbot.plan import Change, Plan
 from syncbot.planner import PlanOptions, make_plan
-from syncbot.planner.cache import cache_entry
-from syncbot.planner.skills import live_row
 from syncbot.reader import read_live
+from syncbot.records import Route, cache_entry, rollouts_value
 from syncbot.runlog import RunLog, one_line
 from syncbot.session import Targets
 from syncbot.targets.postgres import DbWrites
@@ -317,7 +316,7 @@ class Executor:
             upsert_skills=[self._skill_row(c) for c in live_only if c.kind == "skill"],
             delete_skills=[c.key for c in db if c.kind == "skill" and c.action == "delete"],
             versions=list(self.uploaded),
-            upsert_routes=[_route_row(c.after) for c in live_only if c.kind == "route"],
+            upsert_routes=[Route.from_dict(c.after) for c in live_only if c.kind == "route"],
             delete_routes=[c.key for c in db if c.kind == "route" and c.action == "delete"],
             upsert_rollouts=[self._rollout_row(c.key) for c in live_only if c.kind == "rollout"],
             delete_rollouts=[c.key for c in db if c.kind == "rollout" and c.action == "delete"],
@@ -329,7 +328,7 @@ class Executor:
         placed = self.placed.get(change.key)
         if placed is not None:
             after["skill_id"], after["version_id"] = placed
-        return SkillRow(name=change.key, commit=self.desired.commit, **after)
+        return SkillRow.from_values(change.key, after, commit=self.desired.commit)
 
     def _rollout_row(self, name: str) -> RolloutRow:
         rollout = self.desired.rollouts[name]
@@ -360,7 +359,8 @@ class Executor:
         for change in changes:
             if change.kind == "entry" and change.action != "delete":
                 row = self._final_row(change.key)
-                entries[str(row["skill_id"])] = cache_entry(change.key, row)
+                entry = {**cache_entry(row.name, row.values()), "commit": row.commit}
+                entries[row.skill_id] = entry
         deleted = [
             str(c.before["skill_id"]) for c in changes if c.kind == "entry" and c.action == "delete"
         ]
@@ -379,15 +379,12 @@ class Executor:
         )
         return revision
 
-    def _final_row(self, name: str) -> dict[str, Any]:
+    def _final_row(self, name: str) -> SkillRow:
         """The skill's row as the database holds it after this apply's transaction."""
         change = next(
             (c for c in self.plan.by_target("db") if c.kind == "skill" and c.key == name), None
         )
-        if change is not None:
-            return asdict(self._skill_row(change))
-        row = self.live.db.skills[name]
-        return {**live_row(row), "commit": row.commit}
+        return self._skill_row(change) if change is not None else self.live.db.skills[name]
 
     def _present(self) -> set[str]:
         kept = set(self.live.db.skills) - {
@@ -402,11 +399,9 @@ class Executor:
 
     def _final_rollouts(self) -> dict[str, str]:
         present = self._present()
-        return {
-            n: format_percentage(r.basis_points)
-            for n, r in sorted(self.desired.rollouts.items())
-            if n in present
-        }
+        return rollouts_value(
+            {n: r.basis_points for n, r in self.desired.rollouts.items() if n in present}
+        )
 
     # -- phase 4: API deletions, last -------------------------------------------------
     def _delete_phase(self) -> None:
@@ -435,14 +430,6 @@ def _started(change: Change, nonce: str) -> dict[str, Any]:
         "outcome": "started",
         "nonce": nonce,
     }
-
-
-def _route_row(value: dict[str, Any]) -> RouteRow:
-    patterns = tuple(Pattern(p["regex"], p["weight"]) for p in value["patterns"])
-    key = f"{value['skill']}:{value['category']}"
-    return RouteRow(
-        key, value["skill"], value["category"], value["priority"], value["min_confidence"], patterns
-    )
 
 
 def _has_db_writes(writes: DbWrites) -> bool:

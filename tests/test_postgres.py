@@ -49,7 +49,7 @@ def version(row: SkillRow) -> VersionRow:
 
 def route(skill_name: str, priority: int = 1) -> RouteRow:
     patterns = (Pattern(f"{skill_name}.*review"), Pattern("contract", 0.6))
-    return RouteRow(f"{skill_name}:legal", skill_name, "legal", priority, 0.7, patterns)
+    return RouteRow(skill_name, "legal", priority, 0.7, patterns)
 
 
 def writes(names: list[str], commit: str = "c1", bp: int = 500) -> DbWrites:

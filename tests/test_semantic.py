@@ -60,7 +60,7 @@ def live_from(desired: DesiredState, commit: str | None) -> LiveState:
         for n, s in desired.skills.items()
     )
     routes = {
-        r.key: RouteRow(r.key, r.skill, r.category, r.priority, r.min_confidence, r.patterns)
+        r.key: RouteRow(r.skill, r.category, r.priority, r.min_confidence, r.patterns)
         for r in desired.routes
     }
     rollouts = {n: RolloutRow(n, r.basis_points, r.salt) for n, r in desired.rollouts.items()}
@@ -76,22 +76,8 @@ def live_from(desired: DesiredState, commit: str | None) -> LiveState:
 
 def _row(name: str, desired: DesiredState, commit: str | None) -> SkillRow:
     skill = desired.skills[name]
-    meta = skill.metadata()
-    return SkillRow(
-        name,
-        f"skill_{name}",
-        f"v_{name}_{commit}",
-        skill.display_name,
-        skill.description,
-        skill.type,
-        skill.category,
-        skill.version,
-        meta["config"],
-        skill.content_sha256,
-        skill.critical,
-        None,
-        commit,
-    )
+    ids = {"skill_id": f"skill_{name}", "version_id": f"v_{name}_{commit}"}
+    return SkillRow.from_values(name, {**ids, **skill.metadata()}, commit=commit)
 
 
 class Scenario:

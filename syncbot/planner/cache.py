@@ -9,14 +9,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from syncbot.canonical import fingerprint
-from syncbot.desired import format_percentage
 from syncbot.plan import DRIFT, Change
 from syncbot.planner.context import Context
-
-
-def cache_entry(name: str, row: Mapping[str, Any]) -> dict[str, Any]:
-    """The JSON stored at skill:cache:<skill_id>: the skill's database row (minus timestamps)."""
-    return {"name": name, **{k: v for k, v in row.items() if k not in ("updated_at",)}}
+from syncbot.records import cache_entry, comparable_entry, rollouts_value
 
 
 def plan_entries(
@@ -40,13 +35,22 @@ def plan_entries(
                     "entry",
                     name,
                     db_change.reason,
-                    _strip(live),
+                    comparable_entry(live),
                     want,
                 )
             )
-        elif live is not None and _strip(live) != want:
+        elif live is not None and comparable_entry(live) != want:
             changes.append(
-                Change("cache", "update", "entry", name, DRIFT, _strip(live), want, "stale entry")
+                Change(
+                    "cache",
+                    "update",
+                    "entry",
+                    name,
+                    DRIFT,
+                    comparable_entry(live),
+                    want,
+                    "stale entry",
+                )
             )
         elif live is None and ctx.live.db.cache_behind:
             detail = "the last apply that changed the database could not write the cache"
@@ -56,14 +60,6 @@ def plan_entries(
                 Change("cache", "create", "entry", name, "keep warm (critical)", None, want)
             )
     return _cap(changes, ctx.options.max_cache_entries)
-
-
-def _strip(entry: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    return (
-        None
-        if entry is None
-        else {k: v for k, v in entry.items() if k not in ("updated_at", "commit")}
-    )
 
 
 def _cap(changes: list[Change], limit: int) -> tuple[list[Change], list[str]]:
@@ -93,7 +89,7 @@ def plan_snapshot(
         changes.append(
             Change("cache", "update", "registry", "skills:registry", reason, before, after)
         )
-    wanted = {name: format_percentage(bp) for name, bp in sorted(rollouts.items())}
+    wanted = rollouts_value(rollouts)
     if dict(ctx.live.cache.rollouts) != wanted:
         key = f"skills:rollouts:{ctx.desired.environment}"
         reason = "derived from the database" if db_touched else DRIFT

@@ -26,7 +26,6 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import DictRow, dict_row
 from psycopg.types.json import Jsonb
 
-from syncbot.desired import Pattern
 from syncbot.errors import LockTimeoutError, PolicyError, TargetError
 from syncbot.live import DbState, RolloutRow, RouteRow, SkillRow, VersionRow
 from syncbot.redact import connection_secrets, redact_data, redact_text, redact_url
@@ -386,106 +385,12 @@ def _lock_key(schema: str, environment: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def _parse_ts(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
-
-
 def _utc(ts: datetime) -> str:
     return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _skill_row(d: Mapping[str, Any]) -> SkillRow:
-    return SkillRow(
-        name=d["name"],
-        skill_id=d["skill_id"],
-        version_id=d["version_id"],
-        display_name=d["display_name"],
-        description=d["description"],
-        type=d["type"],
-        category=d["category"],
-        version=d["version"],
-        config=d["config"],
-        content_sha256=d["content_sha256"],
-        critical=d["critical"],
-        updated_at=_parse_ts(d["updated_at"]),
-        commit=d["commit"],
-    )
-
-
-def _version_row(d: Mapping[str, Any]) -> VersionRow:
-    return VersionRow(
-        skill_name=d["skill_name"],
-        skill_id=d["skill_id"],
-        version_id=d["version_id"],
-        content_sha256=d["content_sha256"],
-        uploaded_at=_parse_ts(d["uploaded_at"]),
-        commit=d["commit"],
-    )
-
-
-def _route_row(d: Mapping[str, Any]) -> RouteRow:
-    patterns = tuple(Pattern(regex=p["regex"], weight=float(p["weight"])) for p in d["patterns"])
-    return RouteRow(
-        key=d["key"],
-        skill=d["skill"],
-        category=d["category"],
-        priority=d["priority"],
-        min_confidence=float(d["min_confidence"]),
-        patterns=patterns,
-    )
-
-
-def _rollout_row(d: Mapping[str, Any]) -> RolloutRow:
-    return RolloutRow(
-        skill_name=d["skill_name"],
-        basis_points=d["basis_points"],
-        salt=d["salt"],
-        changed_at=_parse_ts(d["changed_at"]),
-        commit=d["commit"],
-    )
-
-
-def _skill_json(row: SkillRow) -> dict[str, Any]:
-    return {
-        "name": row.name,
-        "skill_id": row.skill_id,
-        "version_id": row.version_id,
-        "display_name": row.display_name,
-        "description": row.description,
-        "type": row.type,
-        "category": row.category,
-        "version": row.version,
-        "config": dict(row.config),
-        "content_sha256": row.content_sha256,
-        "critical": row.critical,
-    }
-
-
-def _version_json(row: VersionRow) -> dict[str, Any]:
-    uploaded = row.uploaded_at.isoformat() if row.uploaded_at else None
-    return {
-        "skill_name": row.skill_name,
-        "skill_id": row.skill_id,
-        "version_id": row.version_id,
-        "content_sha256": row.content_sha256,
-        "uploaded_at": uploaded,
-        "commit": row.commit,
-    }
-
-
-def _route_json(row: RouteRow) -> dict[str, Any]:
-    return {
-        "key": row.key,
-        "skill": row.skill,
-        "category": row.category,
-        "priority": row.priority,
-        "min_confidence": row.min_confidence,
-        "patterns": [{"regex": p.regex, "weight": p.weight} for p in row.patterns],
-    }
-
-
-def _rollout_json(row: RolloutRow) -> dict[str, Any]:
-    return {"skill_name": row.skill_name, "basis_points": row.basis_points, "salt": row.salt}
+    return SkillRow.from_values(d["name"], d, commit=d["commit"], updated_at=d["updated_at"])
 
 
 def _hand_edited(state: Mapping[str, Any]) -> dict[str, str]:
@@ -692,9 +597,9 @@ class Database:
         return DbState(
             environment=row["environment"],
             skills={s["name"]: _skill_row(s) for s in row["skills"]},
-            versions=tuple(_version_row(v) for v in row["versions"]),
-            routes={r["key"]: _route_row(r) for r in row["routes"]},
-            rollouts={o["skill_name"]: _rollout_row(o) for o in row["rollouts"]},
+            versions=tuple(VersionRow.from_row(v) for v in row["versions"]),
+            routes={r["key"]: RouteRow.from_dict(r) for r in row["routes"]},
+            rollouts={o["skill_name"]: RolloutRow.from_row(o) for o in row["rollouts"]},
             written=_hand_edited(row),
             cache_behind=bool(row["cache_behind"]),
         )
@@ -738,7 +643,7 @@ class Database:
         """The skill's live rollout in `environment`; None when it has none (0%)."""
         with self._errors(f"cannot read the rollout of {skill}"):
             row = self._exec(_ROLLOUT, (environment, skill)).fetchone()
-        return None if row is None else _rollout_row(row)
+        return None if row is None else RolloutRow.from_row(row)
 
     def counts(self, environment: str) -> dict[str, int]:
         with self._errors("cannot count rows"):
@@ -954,17 +859,17 @@ class Database:
         """Run each non-empty batch as one statement; returns the rows each changed."""
         common = {"commit": w.commit, "environment": environment, "run_id": run_id}
         batches: list[tuple[str, QueryNoTemplate, str, list[Any]]] = [
-            ("skills_upserted", _UPSERT_SKILLS, "rows", [_skill_json(r) for r in w.upsert_skills]),
-            ("versions_inserted", _INSERT_VERSIONS, "rows", [_version_json(r) for r in w.versions]),
+            ("skills_upserted", _UPSERT_SKILLS, "rows", [r.as_row() for r in w.upsert_skills]),
+            ("versions_inserted", _INSERT_VERSIONS, "rows", [r.as_row() for r in w.versions]),
             ("routes_deleted", _DELETE_ROUTES, "keys", list(w.delete_routes)),
-            ("routes_upserted", _UPSERT_ROUTES, "rows", [_route_json(r) for r in w.upsert_routes]),
+            ("routes_upserted", _UPSERT_ROUTES, "rows", [r.as_row() for r in w.upsert_routes]),
             ("skills_deleted", _DELETE_SKILLS, "keys", list(w.delete_skills)),
             ("rollouts_deleted", _DELETE_ROLLOUTS, "keys", list(w.delete_rollouts)),
             (
                 "rollouts_upserted",
                 _UPSERT_ROLLOUTS,
                 "rows",
-                [_rollout_json(r) for r in w.upsert_rollouts],
+                [r.as_row() for r in w.upsert_rollouts],
             ),
         ]
         changes: dict[str, int] = {}

@@ -21,13 +21,14 @@ from syncbot.marker import new_nonce
 from syncbot.plan import Change, Plan
 from syncbot.planner import PlanOptions, make_plan
 from syncbot.reader import read_live
-from syncbot.records import Route, cache_entry, rollouts_value
+from syncbot.records import Route, SkillValues, as_placement, as_route_value, as_skill_values
 from syncbot.runlog import RunLog, one_line
 from syncbot.session import Targets
 from syncbot.targets.postgres import DbWrites
 from syncbot.targets.skills_api import SkillsApiClient
 
 T = TypeVar("T")
+V = TypeVar("V", bound=SkillValues)
 _OUTCOME_BATCH = 200
 Progress = Callable[[str], None]
 
@@ -215,7 +216,8 @@ class Executor:
         changes = [c for c in self.plan.by_target("api") if c.action != "delete"]
         for change in changes:
             if change.action == "repin":
-                self.placed[change.key] = (change.after["skill_id"], change.after["version_id"])
+                after = as_placement(change.after)
+                self.placed[change.key] = (after["skill_id"], after["version_id"])
         uploads = [c for c in changes if c.action in ("create", "update")]
         if uploads and self.targets.api is not None:
             self.nonces = {c.key: new_nonce() for c in uploads}
@@ -240,7 +242,7 @@ class Executor:
             )
             raise
         if placed is None:
-            placed = (str(change.after["skill_id"]), "(dry-run)")
+            placed = (as_placement(change.after)["skill_id"], "(dry-run)")
         self.placed[skill.name] = placed
 
     def _send(self, change: Change, skill: Skill) -> tuple[str, str]:
@@ -253,7 +255,7 @@ class Executor:
             )
             skill_id, version_id = created.id, version.address
         else:
-            skill_id = str(change.after["skill_id"])
+            skill_id = as_placement(change.after)["skill_id"]
             version_id = api.create_version(skill_id, skill.name, skill.files, nonce=nonce).address
         row = VersionRow(
             skill.name, skill_id, version_id, skill.content_sha256, commit=self.desired.commit
@@ -316,7 +318,9 @@ class Executor:
             upsert_skills=[self._skill_row(c) for c in live_only if c.kind == "skill"],
             delete_skills=[c.key for c in db if c.kind == "skill" and c.action == "delete"],
             versions=list(self.uploaded),
-            upsert_routes=[Route.from_dict(c.after) for c in live_only if c.kind == "route"],
+            upsert_routes=[
+                Route.from_dict(as_route_value(c.after)) for c in live_only if c.kind == "route"
+            ],
             delete_routes=[c.key for c in db if c.kind == "route" and c.action == "delete"],
             upsert_rollouts=[self._rollout_row(c.key) for c in live_only if c.kind == "rollout"],
             delete_rollouts=[c.key for c in db if c.kind == "rollout" and c.action == "delete"],
@@ -324,11 +328,17 @@ class Executor:
 
     def _skill_row(self, change: Change) -> SkillRow:
         """The row the plan decided on, with the ids the uploads assigned."""
-        after = dict(change.after)
-        placed = self.placed.get(change.key)
-        if placed is not None:
-            after["skill_id"], after["version_id"] = placed
+        after = self._placed(change.key, as_skill_values(change.after))
         return SkillRow.from_values(change.key, after, commit=self.desired.commit)
+
+    def _placed(self, name: str, values: V) -> V:
+        """`values` with the ids this apply's uploads and re-pins assigned to the skill."""
+        placed = self.placed.get(name)
+        if placed is None:
+            return values
+        out = values.copy()
+        out["skill_id"], out["version_id"] = placed
+        return out
 
     def _rollout_row(self, name: str) -> RolloutRow:
         rollout = self.desired.rollouts[name]
@@ -346,7 +356,7 @@ class Executor:
         try:
             self._write(
                 "update the cache and publish skills:changed",
-                lambda: self._send_cache(cache_changes),
+                self._send_cache,
             )
         except TargetError as exc:
             self.result.notes.append(f"cache not updated, run degraded: {exc.message}")
@@ -354,60 +364,29 @@ class Executor:
             return True
         return False
 
-    def _send_cache(self, changes: tuple[Change, ...]) -> int:
-        entries: dict[str, dict[str, Any]] = {}
-        for change in changes:
-            if change.kind == "entry" and change.action != "delete":
-                row = self._final_row(change.key)
-                entry = {**cache_entry(row.name, row.values()), "commit": row.commit}
-                entries[row.skill_id] = entry
-        deleted = [
-            str(c.before["skill_id"]) for c in changes if c.kind == "entry" and c.action == "delete"
-        ]
-        kinds = {c.kind for c in changes} | {c.kind for c in self.plan.by_target("db")}
-        routes = self._final_routes() if kinds & {"registry", "route", "skill"} else None
-        rollouts = self._final_rollouts() if kinds & {"rollouts", "rollout", "skill"} else None
+    def _send_cache(self) -> int:
+        write = self.plan.cache_write()
+        entries = {}
+        for name, entry in write.entries.items():
+            stored = self._placed(name, entry)
+            entries[stored["skill_id"]] = stored
         revision = self.targets.cache.write(
             self.desired.environment,
             entries=entries,
-            delete_ids=deleted,
-            routes=routes,
-            rollouts=rollouts,
+            delete_ids=write.delete_ids,
+            routes=write.routes,
+            rollouts=write.rollouts,
         )
         self._journal(
             {"op": "cache", "outcome": "ok", "revision": revision, "entries": len(entries)}
         )
         return revision
 
-    def _final_row(self, name: str) -> SkillRow:
-        """The skill's row as the database holds it after this apply's transaction."""
-        change = next(
-            (c for c in self.plan.by_target("db") if c.kind == "skill" and c.key == name), None
-        )
-        return self._skill_row(change) if change is not None else self.live.db.skills[name]
-
-    def _present(self) -> set[str]:
-        kept = set(self.live.db.skills) - {
-            c.key for c in self.plan.by_target("db") if c.kind == "skill" and c.action == "delete"
-        }
-        return (kept | set(self.placed)) & set(self.desired.skills)
-
-    def _final_routes(self) -> list[dict[str, Any]]:
-        present = self._present()
-        routes = [r.as_dict() for r in self.desired.routes if r.skill in present]
-        return sorted(routes, key=lambda r: (r["skill"], r["category"]))
-
-    def _final_rollouts(self) -> dict[str, str]:
-        present = self._present()
-        return rollouts_value(
-            {n: r.basis_points for n, r in self.desired.rollouts.items() if n in present}
-        )
-
     # -- phase 4: API deletions, last -------------------------------------------------
     def _delete_phase(self) -> None:
         api = self.targets.api
         for change in (c for c in self.plan.by_target("api") if c.action == "delete"):
-            skill_id = str(change.before["skill_id"])
+            skill_id = as_placement(change.before)["skill_id"]
             if api is not None:
                 self._delete(api, change.key, skill_id)
 

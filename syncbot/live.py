@@ -10,6 +10,7 @@ from typing import Any
 from syncbot.records import (
     Route,
     SkillMetadata,
+    SkillValues,
     metadata_fields,
     parse_timestamp,
     skill_values,
@@ -58,7 +59,7 @@ class SkillRow(SkillMetadata):
     updated_at: datetime | None = None
     commit: str | None = None
 
-    def values(self) -> dict[str, Any]:
+    def values(self) -> SkillValues:
         """The deployed values: what the plan compares (not its name or bookkeeping)."""
         return skill_values(self.skill_id, self.version_id, self)
 

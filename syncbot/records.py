@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, cast
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,9 +44,9 @@ class SkillMetadata:
 METADATA_FIELDS = tuple(SkillMetadata.__dataclass_fields__)
 
 
-def skill_values(skill_id: str, version_id: str, meta: SkillMetadata) -> dict[str, Any]:
+def skill_values(skill_id: str, version_id: str, meta: SkillMetadata) -> SkillValues:
     """A skill row's deployed values: what plans compare and show (no name, no bookkeeping)."""
-    return {"skill_id": skill_id, "version_id": version_id, **meta.metadata()}
+    return cast(SkillValues, {"skill_id": skill_id, "version_id": version_id, **meta.metadata()})
 
 
 def metadata_fields(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -79,7 +79,7 @@ class Route:
     def key(self) -> str:
         return route_key(self.skill, self.category)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> RouteValue:
         """The value plans compare and the registry snapshot lists (no key: it is derived)."""
         return {
             "skill": self.skill,
@@ -106,7 +106,7 @@ def format_percentage(basis_points: int) -> str:
     return str(whole) if rest == 0 else f"{whole}.{rest:02d}".rstrip("0")
 
 
-def rollout_value(basis_points: int, salt: str) -> dict[str, Any]:
+def rollout_value(basis_points: int, salt: str) -> RolloutValue:
     """A rollout as plans compare and show it."""
     return {"percentage": format_percentage(basis_points), "salt": salt}
 
@@ -116,18 +116,118 @@ def rollouts_value(basis_points: Mapping[str, int]) -> dict[str, str]:
     return {name: format_percentage(bp) for name, bp in sorted(basis_points.items())}
 
 
-def cache_entry(name: str, values: Mapping[str, Any]) -> dict[str, Any]:
+def cache_entry(name: str, values: SkillValues) -> CacheEntryValue:
     """A skill's cache entry as plans show it; Redis holds it with the row's commit added."""
     return {"name": name, **values}
 
 
-def comparable_entry(entry: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """A cache entry as plans compare it: without what an apply stamps (commit, time)."""
+def comparable_entry(entry: Mapping[str, Any] | None) -> CacheEntryValue | None:
+    """A cache entry as plans compare it: without what an apply stamps (commit, time).
+
+    What Redis holds may have been edited by hand: it is compared and shown, never read
+    field by field, so its type is what it should be.
+    """
     if entry is None:
         return None
-    return {k: v for k, v in entry.items() if k not in ("updated_at", "commit")}
+    return cast(
+        CacheEntryValue, {k: v for k, v in entry.items() if k not in ("updated_at", "commit")}
+    )
 
 
 def parse_timestamp(value: Any) -> datetime | None:
     """A timestamp read from JSON (ISO text) or from the driver (already a datetime)."""
     return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+# -- the JSON values plans carry (Change.before/after), one per object kind ---------
+
+
+class PlacementValue(TypedDict):
+    """An API skill change: where the skill lives (ids pending until an upload assigns them)."""
+
+    skill_id: str
+    version_id: str
+    content_sha256: str | None
+
+
+class SkillValues(TypedDict):
+    """A skill row's deployed values (`skill_values`)."""
+
+    skill_id: str
+    version_id: str
+    display_name: str
+    description: str
+    type: str
+    category: str
+    version: str
+    config: dict[str, Any]
+    critical: bool
+    content_sha256: str
+
+
+class CacheEntryValue(SkillValues):
+    name: str
+
+
+class StoredEntry(CacheEntryValue):
+    """A cache entry as Redis stores it: with the commit of the row it copies."""
+
+    commit: str | None
+
+
+class PatternValue(TypedDict):
+    regex: str
+    weight: float
+
+
+class RouteValue(TypedDict):
+    skill: str
+    category: str
+    priority: int
+    min_confidence: float
+    patterns: list[PatternValue]
+
+
+class RolloutValue(TypedDict):
+    percentage: str
+    salt: str
+
+
+class SnapshotValue(TypedDict):
+    """The registry snapshot as plans show it: how many routes, and their fingerprint."""
+
+    routes: int
+    sha: str
+
+
+# the skills:rollouts:<env> hash (skill -> percentage text)
+RolloutsValue = dict[str, str]
+
+Payload = (
+    PlacementValue
+    | SkillValues
+    | CacheEntryValue
+    | RouteValue
+    | RolloutValue
+    | SnapshotValue
+    | RolloutsValue
+)
+
+
+def _payload(value: Payload | None, key: str, kind: str) -> dict[str, Any]:
+    if not isinstance(value, dict) or key not in value:
+        raise ValueError(f"not a {kind} value: {value!r}")
+    return cast(dict[str, Any], value)
+
+
+def as_placement(value: Payload | None) -> PlacementValue:
+    """The value of an API skill change (or of a skill row or cache entry: they hold the ids)."""
+    return cast(PlacementValue, _payload(value, "skill_id", "skill placement"))
+
+
+def as_skill_values(value: Payload | None) -> SkillValues:
+    return cast(SkillValues, _payload(value, "display_name", "skill row"))
+
+
+def as_route_value(value: Payload | None) -> RouteValue:
+    return cast(RouteValue, _payload(value, "patterns", "route"))

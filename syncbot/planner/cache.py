@@ -5,18 +5,25 @@ A missing skill entry is not drift (entries expire); an entry with other content
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from syncbot.canonical import fingerprint
 from syncbot.plan import DRIFT, Change
 from syncbot.planner.context import Context
-from syncbot.records import cache_entry, comparable_entry, rollouts_value
+from syncbot.records import (
+    RouteValue,
+    SkillValues,
+    SnapshotValue,
+    cache_entry,
+    comparable_entry,
+    rollouts_value,
+)
 
 
 def plan_entries(
     ctx: Context,
-    rows: Mapping[str, dict[str, Any]],
+    rows: Mapping[str, SkillValues],
     db_changes: Mapping[str, Change],
     any_change: bool,
 ) -> tuple[list[Change], list[str]]:
@@ -24,7 +31,7 @@ def plan_entries(
     changes: list[Change] = []
     for name in sorted(rows):
         row = rows[name]
-        live = ctx.live.cache.entries.get(str(row["skill_id"]))
+        live = ctx.live.cache.entries.get(row["skill_id"])
         want = cache_entry(name, row)
         db_change = db_changes.get(name)
         if db_change is not None:
@@ -74,18 +81,14 @@ def _cap(changes: list[Change], limit: int) -> tuple[list[Change], list[str]]:
 
 
 def plan_snapshot(
-    ctx: Context, routes: list[dict[str, Any]], rollouts: Mapping[str, int], db_touched: bool
+    ctx: Context, routes: list[RouteValue], rollouts: Mapping[str, int], db_touched: bool
 ) -> list[Change]:
     changes: list[Change] = []
     live_routes = (ctx.live.cache.registry or {}).get("routes")
     if live_routes != routes:
         reason = "derived from the database" if db_touched else DRIFT
-        before = (
-            None
-            if live_routes is None
-            else {"routes": len(live_routes), "sha": fingerprint(live_routes)}
-        )
-        after = {"routes": len(routes), "sha": fingerprint(routes)}
+        before = None if live_routes is None else _snapshot_value(live_routes)
+        after = _snapshot_value(routes)
         changes.append(
             Change("cache", "update", "registry", "skills:registry", reason, before, after)
         )
@@ -105,3 +108,7 @@ def plan_snapshot(
             )
         )
     return changes
+
+
+def _snapshot_value(routes: Sequence[Any]) -> SnapshotValue:
+    return {"routes": len(routes), "sha": fingerprint(routes)}

@@ -10,7 +10,7 @@ from syncbot.desired import Skill
 from syncbot.live import SkillRow
 from syncbot.plan import DRIFT, NEW, REMOVED, Change
 from syncbot.planner.context import Context
-from syncbot.records import skill_values
+from syncbot.records import SkillValues, skill_values
 
 PENDING = "(assigned by this apply)"
 
@@ -106,7 +106,7 @@ def _with_before(change: Change, before: Any, why: str) -> Change:
     return replace(change, before=before, detail=f"{why}: {change.detail}")
 
 
-def desired_row(skill: Skill, placement: Placement) -> dict[str, Any]:
+def desired_row(skill: Skill, placement: Placement) -> SkillValues:
     return skill_values(placement.skill_id or PENDING, placement.version_id or PENDING, skill)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -19,8 +18,8 @@ from syncbot.errors import PolicyError, SyncbotError, TargetError
 from syncbot.live import LiveState, RolloutRow, SkillRow, VersionRow
 from syncbot.marker import new_nonce
 from syncbot.plan import Change, Plan
-from syncbot.planner import PlanOptions, make_plan
-from syncbot.reader import read_live
+from syncbot.planner import PlanOptions
+from syncbot.reader import plan_options, read_and_plan
 from syncbot.records import Route, SkillValues, as_placement, as_route_value, as_skill_values
 from syncbot.runlog import RunLog, one_line
 from syncbot.session import Targets
@@ -55,16 +54,6 @@ class ApplyResult:
     writes: list[str] = field(default_factory=list)
 
 
-def plan_options(options: ApplyOptions) -> PlanOptions:
-    return PlanOptions(
-        prune=options.prune,
-        max_deletions=options.max_deletions,
-        allow_delete_all=options.allow_delete_all,
-        now_epoch_s=time.time(),
-        max_cache_entries=options.max_cache_entries,
-    )
-
-
 def apply(
     desired: DesiredState, targets: Targets, options: ApplyOptions, progress: Progress | None = None
 ) -> ApplyResult:
@@ -94,14 +83,22 @@ def _apply(
             # we hold the lock, so an unfinished run is dead: record it so even when the
             # plan turns out empty (it died after its last write)
             targets.db.close_dead_runs(desired.environment)
-        live = read_live(targets, desired, prune=options.prune)
-        plan = make_plan(desired, live, plan_options(options))
+        live, plan = read_and_plan(targets, desired, _plan_options(options))
         log.planned(plan)
         if options.saved_plan is not None:
             plan = check_saved_plan(options.saved_plan, plan)
             log.planned(plan)
         refuse_blocked(plan)
         return Executor(desired, targets, plan, live, options, progress, log).run()
+
+
+def _plan_options(options: ApplyOptions) -> PlanOptions:
+    return plan_options(
+        prune=options.prune,
+        max_deletions=options.max_deletions,
+        allow_delete_all=options.allow_delete_all,
+        max_cache_entries=options.max_cache_entries,
+    )
 
 
 def check_saved_plan(saved: Plan, fresh: Plan) -> Plan:

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from pathlib import Path
 
 from syncbot.desired import DesiredState
 from syncbot.errors import PolicyError, SyncbotError
+from syncbot.files.deployed import skill_files_at
 from syncbot.live import ApiListing, ApiVersion, DbState, LiveState, Provenance
 from syncbot.plan import Plan
 from syncbot.planner import PlanOptions, make_plan
+from syncbot.semantic import deployed_commits
 from syncbot.session import Targets
 
 
@@ -175,3 +178,15 @@ def read_provenance(
         else:
             out[skill_id] = Provenance(marker=result, ours=journaled.get(result or ""))
     return out
+
+
+def read_deployed_files(
+    root: Path, plan: Plan, desired: DesiredState, live: LiveState
+) -> dict[str, dict[str, bytes]]:
+    """Skill name -> {path: bytes} at the commit that deployed it, for the skills whose
+    content the plan changes; a commit missing from the repository is left out (the
+    explanation says so)."""
+    found: dict[str, dict[str, bytes]] = {}
+    for sha, names in sorted(deployed_commits(plan, desired, live).items()):
+        found.update(skill_files_at(root, sha, names))
+    return found

@@ -36,9 +36,10 @@ from syncbot.live import (
 )
 from syncbot.plan import Plan
 from syncbot.planner import make_plan
+from syncbot.reader import read_deployed_files
 from syncbot.render import render_markdown, render_text, segments
 from syncbot.routing import SkillInfo, recommend
-from syncbot.semantic import MAX_DIFF_LINES, explain, read_deployed_files
+from syncbot.semantic import MAX_DIFF_LINES, explain
 
 ROUTE = "db:route:contract-analysis:legal_analysis"
 UPLOADED = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
@@ -194,7 +195,7 @@ def test_only_queries_a_moved_route_answers_are_routed_twice(
     tmp_path: Path, direct: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The prefilter and the Router shortcut give the brute-force answer."""
-    monkeypatch.setattr(semantic, "_DIRECT", direct)
+    monkeypatch.setattr(semantic.routes, "_DIRECT", direct)
     queries = ["Please review this agreement", "Draft an NDA for us", "review the nda draft"]
     scenario = Scenario(tmp_path, {"routes-queries.yaml": queries})
     registry = routes_with(priority=3, patterns=["review", "agreement"])

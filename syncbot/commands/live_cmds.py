@@ -25,10 +25,10 @@ from syncbot.ops import (
 )
 from syncbot.plan import Plan
 from syncbot.planner import PlanOptions
-from syncbot.reader import plan_options, read_and_plan
+from syncbot.reader import plan_options, read_and_plan, read_deployed_files
 from syncbot.redact import redact_data
 from syncbot.render import render_plan, render_text
-from syncbot.semantic import explain, read_deployed_files
+from syncbot.semantic import explain
 from syncbot.session import Targets, open_targets
 from syncbot.targets.postgres import Database
 

@@ -7,7 +7,6 @@ steps and stops only at each write (see `Executor._write`).
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -21,14 +20,13 @@ from syncbot.plan import Change, Plan
 from syncbot.planner import PlanOptions
 from syncbot.reader import plan_options, read_and_plan
 from syncbot.records import Route, SkillValues, as_placement, as_route_value, as_skill_values
-from syncbot.runlog import RunLog, one_line
+from syncbot.runlog import Journal, RunLog, one_line
 from syncbot.session import Targets
 from syncbot.targets.postgres import DbWrites
 from syncbot.targets.skills_api import SkillsApiClient
 
 T = TypeVar("T")
 V = TypeVar("V", bound=SkillValues)
-_OUTCOME_BATCH = 200
 Progress = Callable[[str], None]
 
 
@@ -142,14 +140,13 @@ class Executor:
         self.uploaded: list[VersionRow] = []
         # skill name -> the ownership nonce its upload request carries (syncbot.marker)
         self.nonces: dict[str, str] = {}
-        self._outcomes: list[dict[str, Any]] = []
-        self._outcomes_lock = threading.RLock()
+        self.journal = Journal(targets.db, enabled=not options.dry_run)
 
     def run(self) -> ApplyResult:
         if self.plan.is_empty:
             self.result.run_id = self.log.finish("noop", summary=self._summary())
             return self.result
-        self.result.run_id = self.log.start(self.plan.as_dict())
+        self.result.run_id = self.journal.run_id = self.log.start(self.plan.as_dict())
         try:
             self._run_phases()
         except BaseException as exc:
@@ -187,27 +184,6 @@ class Executor:
         self.progress(description)
         return value
 
-    def _journal(self, entry: dict[str, Any]) -> None:
-        self._journal_many([entry])
-
-    def _journal_many(self, entries: list[dict[str, Any]]) -> None:
-        if entries and self.result.run_id is not None and not self.options.dry_run:
-            self.targets.db.journal_many(self.result.run_id, entries)
-
-    def _journal_outcome(self, entry: dict[str, Any]) -> None:
-        """Upload outcomes are written in batches: each append rewrites the whole journal,
-        so one per upload made a first apply quadratic. Nothing is lost by a crash: every
-        upload is also recorded at once in skill_versions."""
-        with self._outcomes_lock:
-            self._outcomes.append(entry)
-            if len(self._outcomes) >= _OUTCOME_BATCH:
-                self._flush_outcomes()
-
-    def _flush_outcomes(self) -> None:
-        with self._outcomes_lock:
-            batch, self._outcomes = self._outcomes, []
-            self._journal_many(batch)
-
     # -- phase 1: API uploads and re-pins --------------------------------------------
     def _upload_phase(self) -> None:
         changes = [c for c in self.plan.by_target("api") if c.action != "delete"]
@@ -220,11 +196,11 @@ class Executor:
             self.nonces = {c.key: new_nonce() for c in uploads}
             # committed before the first request: a skill that comes back carrying one of
             # these nonces was made by this environment (adopted or pruned as a duplicate)
-            self._journal_many([_started(c, self.nonces[c.key]) for c in uploads])
+            self.journal.add_many([_started(c, self.nonces[c.key]) for c in uploads])
             try:
                 results = self.targets.api.map_concurrent(self._upload, uploads)
             finally:
-                self._flush_outcomes()
+                self.journal.flush()
             self._raise_upload_failures(uploads, results)
 
     def _upload(self, change: Change) -> None:
@@ -234,7 +210,7 @@ class Executor:
                 f"upload {skill.name} ({change.action})", lambda: self._send(change, skill)
             )
         except SyncbotError as exc:
-            self._journal_outcome(
+            self.journal.outcome(
                 {"op": "upload", "skill": skill.name, "outcome": "failed", "error": exc.message}
             )
             raise
@@ -261,7 +237,7 @@ class Executor:
         self.targets.db.record_version(row)
         self.uploaded.append(row)
         self.result.uploads += 1
-        self._journal_outcome(
+        self.journal.outcome(
             {
                 "op": "upload",
                 "skill": skill.name,
@@ -304,7 +280,7 @@ class Executor:
             except SyncbotError as exc:
                 # rolled back: the journal says so, in its own statement after the rollback
                 with contextlib.suppress(SyncbotError):
-                    self._journal({"op": "db-commit", "outcome": "failed", "error": exc.message})
+                    self.journal.add({"op": "db-commit", "outcome": "failed", "error": exc.message})
                 raise
 
     def _db_writes(self) -> DbWrites:
@@ -357,7 +333,7 @@ class Executor:
             )
         except TargetError as exc:
             self.result.notes.append(f"cache not updated, run degraded: {exc.message}")
-            self._journal({"op": "cache", "outcome": "failed", "error": exc.message})
+            self.journal.add({"op": "cache", "outcome": "failed", "error": exc.message})
             return True
         return False
 
@@ -374,7 +350,7 @@ class Executor:
             routes=write.routes,
             rollouts=write.rollouts,
         )
-        self._journal(
+        self.journal.add(
             {"op": "cache", "outcome": "ok", "revision": revision, "entries": len(entries)}
         )
         return revision
@@ -393,9 +369,9 @@ class Executor:
             self._write(f"delete API skill {name} ({skill_id})", lambda: api.delete_skill(skill_id))
         except SyncbotError as exc:
             with contextlib.suppress(SyncbotError):
-                self._journal({**entry, "outcome": "failed", "error": exc.message})
+                self.journal.add({**entry, "outcome": "failed", "error": exc.message})
             raise
-        self._journal({**entry, "outcome": "ok"})
+        self.journal.add({**entry, "outcome": "ok"})
 
 
 def _started(change: Change, nonce: str) -> dict[str, Any]:

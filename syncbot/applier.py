@@ -19,7 +19,15 @@ from syncbot.marker import new_nonce
 from syncbot.plan import Change, Plan
 from syncbot.planner import PlanOptions
 from syncbot.reader import plan_options, read_and_plan
-from syncbot.records import Route, SkillValues, as_placement, as_route_value, as_skill_values
+from syncbot.records import (
+    Route,
+    SkillValues,
+    as_placement,
+    as_rollout_value,
+    as_route_value,
+    as_skill_values,
+    parse_percentage,
+)
 from syncbot.runlog import Journal, RunLog, one_line
 from syncbot.session import Targets
 from syncbot.targets.postgres import DbWrites
@@ -270,7 +278,7 @@ class Executor:
     # -- phase 2: one database transaction -----------------------------------------
     def _database_phase(self) -> None:
         writes = self._db_writes()
-        if _has_db_writes(writes) or self.uploaded:
+        if writes.changes_rows or self.uploaded:
             run_id = self.result.run_id or 0
             try:
                 self._write(
@@ -295,7 +303,7 @@ class Executor:
                 Route.from_dict(as_route_value(c.after)) for c in live_only if c.kind == "route"
             ],
             delete_routes=[c.key for c in db if c.kind == "route" and c.action == "delete"],
-            upsert_rollouts=[self._rollout_row(c.key) for c in live_only if c.kind == "rollout"],
+            upsert_rollouts=[self._rollout_row(c) for c in live_only if c.kind == "rollout"],
             delete_rollouts=[c.key for c in db if c.kind == "rollout" and c.action == "delete"],
         )
 
@@ -313,9 +321,10 @@ class Executor:
         out["skill_id"], out["version_id"] = placed
         return out
 
-    def _rollout_row(self, name: str) -> RolloutRow:
-        rollout = self.desired.rollouts[name]
-        return RolloutRow(name, rollout.basis_points, rollout.salt, commit=self.desired.commit)
+    def _rollout_row(self, change: Change) -> RolloutRow:
+        after = as_rollout_value(change.after)
+        bp = parse_percentage(after["percentage"])
+        return RolloutRow(change.key, bp, after["salt"], commit=self.desired.commit)
 
     # -- phase 3: Redis, derived from the committed rows -----------------------------
     def _cache_phase(self) -> bool:
@@ -382,16 +391,3 @@ def _started(change: Change, nonce: str) -> dict[str, Any]:
         "outcome": "started",
         "nonce": nonce,
     }
-
-
-def _has_db_writes(writes: DbWrites) -> bool:
-    return any(
-        (
-            writes.upsert_skills,
-            writes.delete_skills,
-            writes.upsert_routes,
-            writes.delete_routes,
-            writes.upsert_rollouts,
-            writes.delete_rollouts,
-        )
-    )

@@ -106,6 +106,12 @@ def format_percentage(basis_points: int) -> str:
     return str(whole) if rest == 0 else f"{whole}.{rest:02d}".rstrip("0")
 
 
+def parse_percentage(text: str) -> int:
+    """The basis points of a `format_percentage` text (exact: "12.5" is 1250)."""
+    whole, _, fraction = text.partition(".")
+    return int(whole) * 100 + int(fraction.ljust(2, "0") or "0")
+
+
 def rollout_value(basis_points: int, salt: str) -> RolloutValue:
     """A rollout as plans compare and show it."""
     return {"percentage": format_percentage(basis_points), "salt": salt}
@@ -231,3 +237,7 @@ def as_skill_values(value: Payload | None) -> SkillValues:
 
 def as_route_value(value: Payload | None) -> RouteValue:
     return cast(RouteValue, _payload(value, "patterns", "route"))
+
+
+def as_rollout_value(value: Payload | None) -> RolloutValue:
+    return cast(RolloutValue, _payload(value, "percentage", "rollout"))

@@ -37,6 +37,20 @@ class DbWrites:
     upsert_rollouts: Sequence[RolloutRow] = ()
     delete_rollouts: Sequence[str] = ()
 
+    @property
+    def changes_rows(self) -> bool:
+        """Any skill, route or rollout row to write or delete (versions aside)."""
+        return any(
+            (
+                self.upsert_skills,
+                self.delete_skills,
+                self.upsert_routes,
+                self.delete_routes,
+                self.upsert_rollouts,
+                self.delete_rollouts,
+            )
+        )
+
 
 @dataclass(frozen=True)
 class RunRecord:

@@ -136,7 +136,7 @@ def generate(root: Path, n_skills: int) -> None:
 
 def _time(n_skills: int, rounds: int) -> int:
     from syncbot.files.load import build_desired, load_repo
-    from syncbot.files.source import WorkTree
+    from syncbot.files.worktree import WorkTree
     from syncbot.lint.validate import validate
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -17,6 +17,18 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 1; done
 fi
 
+# The Prometheus metrics source is tested against a real server the test starts itself
+# (tests/prometheus_support.py); only the binaries are needed, never the system service.
+if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing prometheus (Debian package; its service is not started)"
+    { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; } \
+      > /tmp/syncbot-apt-prometheus.log 2>&1 || { cat /tmp/syncbot-apt-prometheus.log; exit 1; }
+  else
+    echo "warning: prometheus/promtool missing; install Debian's prometheus package or tests/test_prometheus.py fails" >&2
+  fi
+fi
+
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi

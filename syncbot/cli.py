@@ -19,7 +19,7 @@ import click
 
 from syncbot import __version__
 from syncbot.errors import SyncbotError
-from syncbot.files.source import find_repo_root
+from syncbot.files.layout import find_repo_root
 from syncbot.redact import redact_text, register
 from syncbot.settings import Settings
 from syncbot.textsafe import for_log, for_terminal, visible
@@ -164,7 +164,7 @@ def dump_json(value: Any) -> str:
 
 
 # The command modules register themselves on `cli`; imported here for their side effect.
-from syncbot.commands import config_cmds, demo_cmd, live_cmds  # noqa: E402,F401
+from syncbot.commands import config_cmds, demo_cmd, live_cmds, promote_cmd  # noqa: E402,F401
 from syncbot.emulator.command import emulator_command  # noqa: E402
 from syncbot.github_cli import github_group  # noqa: E402
 

@@ -14,8 +14,10 @@ import git
 
 from syncbot.desired import DesiredState
 from syncbot.errors import ConfigErrors, SyncbotError, TargetError
+from syncbot.files.gittree import GitTree
 from syncbot.files.load import CONFIG_FILE, LoadedRepo, build_desired, load_repo, read_repo
-from syncbot.files.source import GitTree, SourceError, SourceFile, WorkTree
+from syncbot.files.source import SourceError, SourceFile
+from syncbot.files.worktree import WorkTree
 from syncbot.lint.findings import Finding
 from syncbot.lint.validate import validate_and_load
 from syncbot.live import ApiListing, RolloutRow

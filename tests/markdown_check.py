@@ -41,7 +41,7 @@ def code_text(tokens: list[Token]) -> str:
 def assert_structure(markdown: str, changes: int, keys: list[str]) -> str:
     """The rendered HTML of `markdown` after checking it has exactly our structure."""
     tokens = renderer().parse(markdown)
-    html = renderer().render(markdown)
+    html: str = renderer().render(markdown)
     raw_html = [t.content.strip() for t in walk(tokens) if t.type in ("html_block", "html_inline")]
     for chunk in raw_html:
         assert _OUR_HTML.fullmatch(chunk), f"HTML from the configuration: {chunk!r}"

@@ -1,4 +1,4 @@
-"""Table-driven tests of the per-file content scanners (syncbot/lint/content.py).
+"""Table-driven tests of the per-file content scanners (syncbot/lint/content/).
 
 Every rule has failing cases and near-miss passing cases; each case pins the exact
 (rule, line, column) list, so a scanner that reports the wrong place fails too.

@@ -14,7 +14,7 @@ from live_support import Cli, Repo
 
 from syncbot.emulator.server import EmulatorServer
 from syncbot.files.load import build_desired, load_repo, read_repo
-from syncbot.files.source import WorkTree
+from syncbot.files.worktree import WorkTree
 from syncbot.lint.validate import validate
 
 CA = "skills/contract-analysis"

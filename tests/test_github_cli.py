@@ -6,7 +6,8 @@ import json
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -54,6 +55,9 @@ class FakeGitHub:
     issues: list[dict[str, Any]] = field(default_factory=list)
     requests: list[Recorded] = field(default_factory=list)
     fail_with: tuple[int, str] | None = None
+    pulls: list[dict[str, Any]] = field(default_factory=list)
+    # GitHub refuses a PR whose head branch does not exist; None accepts any head
+    branch_exists: Callable[[str], bool] | None = None
 
     def add_comment(self, issue: int, body: str, login: str = BOT) -> dict[str, Any]:
         comment_id = 1000 + len(self.comments)
@@ -81,6 +85,40 @@ class FakeGitHub:
             issue["pull_request"] = {"url": "..."}
         self.issues.append(issue)
         return issue
+
+    def add_pull(
+        self, head: str, base: str = "main", *, title: str = "", body: str = "", fork: bool = False
+    ) -> dict[str, Any]:
+        number = 500 + len(self.pulls)
+        pull = {
+            "number": number,
+            "title": title,
+            "body": body,
+            "state": "open",
+            "merged_at": None,
+            "closed_at": None,
+            "labels": [],
+            "head": {
+                "ref": head,
+                "label": f"{'mallory' if fork else REPO.split('/')[0]}:{head}",
+                "repo": {"full_name": "mallory/skills" if fork else REPO},
+            },
+            "base": {"ref": base},
+            "user": {"login": BOT},
+            "html_url": f"https://github.com/{REPO}/pull/{number}",
+        }
+        self.pulls.append(pull)
+        return pull
+
+    def close_pull(
+        self, number: int, *, at: str = "2030-01-01T00:00:00Z", merged: bool = False
+    ) -> None:
+        """As a person does in the web interface (merged: as the merge button does)."""
+        pull = next(p for p in self.pulls if p["number"] == number)
+        pull.update(state="closed", closed_at=at, merged_at=at if merged else None)
+
+    def open_pulls(self) -> list[dict[str, Any]]:
+        return [p for p in self.pulls if p["state"] == "open"]
 
     def mutations(self) -> list[Recorded]:
         return [r for r in self.requests if r.method != "GET"]
@@ -122,6 +160,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._route(url.path, parse_qs(url.query), body)
 
     def _route(self, path: str, query: dict[str, list[str]], body: Any) -> None:
+        if path.startswith(f"/repos/{REPO}/pulls") or re.fullmatch(
+            rf"/repos/{REPO}/issues/\d+/labels", path
+        ):
+            return self._pulls(path, query, body)
         fake, prefix = self.server.fake, f"/repos/{REPO}/issues"
         if match := re.fullmatch(rf"{prefix}/(\d+)/comments", path):
             issue = int(match.group(1))
@@ -146,6 +188,43 @@ class _Handler(BaseHTTPRequestHandler):
                 [i for i in fake.issues if i["number"] == int(match.group(1))], body
             )
         return self._send(404, {"message": "Not Found"})
+
+    def _pulls(self, path: str, query: dict[str, list[str]], body: Any) -> None:
+        fake, prefix = self.server.fake, f"/repos/{REPO}/pulls"
+        if path == prefix and self.command == "GET":
+            state = query.get("state", ["open"])[0]
+            listed = [
+                p
+                for p in fake.pulls
+                if state in ("all", p["state"])
+                and ("head" not in query or query["head"][0] == p["head"]["label"])
+                and ("base" not in query or query["base"][0] == p["base"]["ref"])
+            ]
+            return self._page(path, query, listed)
+        if path == prefix:
+            return self._create_pull(body)
+        if match := re.fullmatch(rf"{prefix}/(\d+)", path):
+            return self._update([p for p in fake.pulls if p["number"] == int(match.group(1))], body)
+        if match := re.fullmatch(rf"/repos/{REPO}/issues/(\d+)/labels", path):
+            found = [p for p in fake.pulls if p["number"] == int(match.group(1))]
+            if not found:
+                return self._send(404, {"message": "Not Found"})
+            names = [label["name"] for label in found[0]["labels"]]
+            found[0]["labels"] += [{"name": n} for n in body["labels"] if n not in names]
+            return self._send(200, found[0]["labels"])
+        return self._send(404, {"message": "Not Found"})
+
+    def _create_pull(self, body: dict[str, Any]) -> None:
+        fake, head = self.server.fake, body["head"]
+        if fake.branch_exists is not None and not fake.branch_exists(head):
+            errors = [{"message": f"head: {head} does not exist", "field": "head"}]
+            return self._send(422, {"message": "Validation Failed", "errors": errors})
+        label = f"{REPO.split('/')[0]}:{head}"
+        if any(p["head"]["label"] == label and p["state"] == "open" for p in fake.pulls):
+            errors = [{"message": f"A pull request already exists for acme:{head}."}]
+            return self._send(422, {"message": "Validation Failed", "errors": errors})
+        pull = fake.add_pull(head, body["base"], title=body["title"], body=body.get("body", ""))
+        return self._send(201, pull)
 
     def _update(self, found: list[dict[str, Any]], body: dict[str, Any]) -> None:
         if not found:
@@ -182,6 +261,13 @@ class _Server(ThreadingHTTPServer):
 
 @pytest.fixture
 def github() -> Iterator[FakeGitHub]:
+    with serve_fake_github() as fake:
+        yield fake
+
+
+@contextmanager
+def serve_fake_github() -> Iterator[FakeGitHub]:
+    """The local GitHub API server, for this module and the promote --open-prs tests."""
     server = _Server(("127.0.0.1", 0), _Handler)
     server.fake = FakeGitHub(url=f"http://127.0.0.1:{server.server_address[1]}")
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)

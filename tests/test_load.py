@@ -9,8 +9,10 @@ from helpers import build_tree, commit_all, skill_md, skill_yaml, valid_files, w
 
 from syncbot.desired import Pattern, RolloutPolicy, SkillFile, content_sha256
 from syncbot.errors import ConfigError, ConfigErrors
+from syncbot.files.gittree import GitTree
 from syncbot.files.load import build_desired, load_repo, read_repo
-from syncbot.files.source import GitTree, SourceError, SourceFile, WorkTree
+from syncbot.files.source import SourceError, SourceFile
+from syncbot.files.worktree import WorkTree
 
 
 def rules(errors: list[ConfigError]) -> list[tuple[str, str, int]]:

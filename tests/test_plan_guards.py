@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from test_planner import POLICY, api, desired, live, row_for, skill
 
-from syncbot.desired import Pattern, Rollout, Route
+from syncbot.desired import Pattern, Rollout, Route, Skill
 from syncbot.live import CacheState, LiveState, RolloutRow, RouteRow
 from syncbot.plan import Plan
 from syncbot.planner import PlanOptions, make_plan
@@ -16,7 +16,7 @@ NOW = datetime(2026, 11, 26, tzinfo=UTC).timestamp()
 NAMES = [f"s{i}" for i in range(6)]
 
 
-def state(routes: int = 0, rollouts: int = 0) -> tuple[list[object], LiveState]:
+def state(routes: int = 0, rollouts: int = 0) -> tuple[list[Skill], LiveState]:
     skills = [skill(n) for n in NAMES]
     rows = [row_for(s, f"id{i}") for i, s in enumerate(skills)]
     base = live(

@@ -32,6 +32,7 @@ from syncbot.live import (
 )
 from syncbot.plan import CHANGED, DRIFT, NEW
 from syncbot.planner import PlanOptions, make_plan
+from syncbot.records import as_placement
 
 
 def skill(name: str, body: str = "body") -> Skill:
@@ -105,7 +106,7 @@ def test_changed_content_uploads_a_new_version_to_the_same_skill() -> None:
     old, new = skill("alpha", "old"), skill("alpha", "new")
     plan = make_plan(desired(new), live(api(("skill_1", "v1")), row_for(old)))
     change = plan.by_target("api")[0]
-    assert (change.action, change.reason, change.after["skill_id"]) == (
+    assert (change.action, change.reason, as_placement(change.after)["skill_id"]) == (
         "update",
         CHANGED,
         "skill_1",
@@ -121,7 +122,7 @@ def test_revert_repins_an_earlier_upload_without_uploading() -> None:
     state = live(api(("skill_1", "v2")), row_for(new, version_id="v2"), versions=versions)
     plan = make_plan(desired(old), state)
     [change] = plan.by_target("api")
-    assert (change.action, change.after["version_id"]) == ("repin", "v1")
+    assert (change.action, as_placement(change.after)["version_id"]) == ("repin", "v1")
     assert "no upload" in change.detail
 
 
@@ -150,7 +151,7 @@ def _lost_create(provenance: Provenance | None) -> LiveState:
 def test_unknown_skill_made_by_our_lost_create_is_adopted_not_duplicated() -> None:
     ours = Provenance(marker="a" * 32, ours="alpha")
     [change] = make_plan(desired(skill("alpha")), _lost_create(ours)).by_target("api")
-    assert (change.action, change.after["skill_id"]) == ("update", "skill_lost")
+    assert (change.action, as_placement(change.after)["skill_id"]) == ("update", "skill_lost")
 
 
 @pytest.mark.parametrize(

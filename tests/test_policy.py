@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -9,8 +10,9 @@ import pytest
 from helpers import Content, build_tree, commit_all, valid_files, write_tree
 
 from syncbot.desired import RolloutPolicy
+from syncbot.files.gittree import GitTree
 from syncbot.files.schemas import SyncbotConfig
-from syncbot.files.source import GitTree, WorkTree
+from syncbot.files.worktree import WorkTree
 from syncbot.lint.findings import Finding
 from syncbot.lint.validate import validate
 from syncbot.policy import Policy, loosenings, policy_of, strictest
@@ -97,7 +99,7 @@ def line_of(tmp_path: Path, needle: str) -> int:
     return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
 
 
-def with_base(tmp_path: Path, after: dict[str, Content]) -> list[Finding]:
+def with_base(tmp_path: Path, after: Mapping[str, Content]) -> list[Finding]:
     root = build_tree(tmp_path, valid_files(), commit=True)
     write_tree(root, after)
     commit_all(root, "change")

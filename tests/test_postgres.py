@@ -375,14 +375,19 @@ def test_lock_holder_without_a_run_is_named_by_its_session(db: Database) -> None
 def test_locks_are_per_environment_and_per_schema(
     db: Database, make_pg_url: Callable[[], str]
 ) -> None:
+    other_url = make_pg_url()
     with (
         Database(db_url(db)) as same_schema,
-        Database(make_pg_url()) as other_schema,
+        Database(other_url) as other_schema,
+        Database(other_url) as contender,
         db.apply_lock(ENV, 1),
         same_schema.apply_lock("production", 0.5),
         other_schema.apply_lock(ENV, 0.5),
     ):
-        pass
+        # Each of the three is really held: the same (schema, environment) is refused.
+        for database, environment in [(same_schema, ENV), (db, "production"), (contender, ENV)]:
+            with pytest.raises(LockTimeoutError), database.apply_lock(environment, 0):
+                pytest.fail(f"took a held lock: {environment}")
 
 
 def test_a_waiting_apply_gets_the_lock_when_it_is_released(db: Database) -> None:

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from syncbot.files.load import load_repo, to_route
-from syncbot.files.source import WorkTree
+from syncbot.files.worktree import WorkTree
 from syncbot.regexsafe import check_pattern
 
 NODE = shutil.which("node")
@@ -100,8 +100,7 @@ def node_timings(cases: list[tuple[str, list[Attack]]], steps: list[int]) -> lis
     rows = [json.loads(line) for line in done.stdout.splitlines()]
     assert [row[0] for row in rows] == list(range(len(cases)))
     return [
-        Timing(cases[i][0], ms, tuple(attack) if attack else None, n)  # type: ignore[arg-type]
-        for i, ms, attack, n in rows
+        Timing(cases[i][0], ms, tuple(attack) if attack else None, n) for i, ms, attack, n in rows
     ]
 
 

@@ -17,20 +17,19 @@ from typing import Any
 import pytest
 import regex
 
-from syncbot import regexsafe
-from syncbot.regex_v8 import BRANCH_MARK, branches_kept_apart
 from syncbot.regexsafe import (
-    Alt,
-    Anchor,
-    Chars,
-    Group,
     PatternProblem,
-    Repeat,
-    Seq,
+    check,
     check_pattern,
     fold_for_prefilter,
+    portability,
+    probe,
     required_substrings,
 )
+from syncbot.regexsafe.lexer import tokenize
+from syncbot.regexsafe.redos import v8_view
+from syncbot.regexsafe.tree import Alt, Anchor, Chars, Group, Parsed, Repeat, Seq, parse
+from syncbot.regexsafe.v8 import BRANCH_MARK, branches_kept_apart
 
 NODE = shutil.which("node")
 needs_node = pytest.mark.skipif(NODE is None, reason="node is not installed")
@@ -40,7 +39,7 @@ def rules(pattern: str) -> list[str]:
     return [p.rule for p in check_pattern(pattern)]
 
 
-# Patterns that must be accepted: the SPEC examples and the portable whitelist.
+# Patterns that must be accepted: the documented examples and the portable whitelist.
 SAFE = [
     "contract.*analy[sz]is",
     "analiz[ăa].*contract",
@@ -193,9 +192,9 @@ PORTABILITY = [
 @pytest.mark.parametrize(("pattern", "fragment"), PORTABILITY)
 def test_portability_rejects(pattern: str, fragment: str) -> None:
     problems = check_pattern(pattern)
-    portability = [p.message for p in problems if p.rule == "regex-portability"]
-    assert portability, problems
-    assert any(fragment in m for m in portability), portability
+    messages = [p.message for p in problems if p.rule == "regex-portability"]
+    assert messages, problems
+    assert any(fragment in m for m in messages), messages
 
 
 @pytest.mark.parametrize(
@@ -311,13 +310,13 @@ MARK = BRANCH_MARK
     ],
 )
 def test_branches_are_wrapped_so_re_cannot_merge_them(pattern: str, expected: str | None) -> None:
-    assert branches_kept_apart(pattern, regexsafe._tokens(pattern)) == expected
+    assert branches_kept_apart(pattern, tokenize(pattern)) == expected
 
 
 def test_v8_view_keeps_single_character_branches_apart() -> None:
-    parsed = regexsafe._parsed("(?:a|A)+$")
-    assert isinstance(parsed, regexsafe._Parsed)
-    v8, text = regexsafe._v8_view("(?:a|A)+$", parsed, regexsafe._tokens("(?:a|A)+$"))
+    parsed = parse("(?:a|A)+$")
+    assert isinstance(parsed, Parsed)
+    v8, text = v8_view("(?:a|A)+$", parsed, tokenize("(?:a|A)+$"))
     alternation = Alt((Seq((lit("a"),)), Seq((lit("A"),))))
     assert v8.tree == Seq((Repeat(1, None, "greedy", Seq((alternation,))), Anchor("end")))
     assert v8.named_groups == ()
@@ -331,11 +330,11 @@ def test_v8_view_keeps_single_character_branches_apart() -> None:
 def test_probe_reproduces_v8_backtracking_with_python_re() -> None:
     # The rules already reject this shape; the probe is the layer under them, and only
     # its V8 run (branches tried one by one) sees the problem.
-    parsed = regexsafe._parsed("(?:a|A)+$")
-    assert isinstance(parsed, regexsafe._Parsed)
-    v8, text = regexsafe._v8_view("(?:a|A)+$", parsed, regexsafe._tokens("(?:a|A)+$"))
-    assert regexsafe._probe("(?:a|A)+$", parsed.tree) is None
-    message = regexsafe._probe("(?:a|A)+$", parsed.tree, (text, v8.tree))
+    parsed = parse("(?:a|A)+$")
+    assert isinstance(parsed, Parsed)
+    v8, text = v8_view("(?:a|A)+$", parsed, tokenize("(?:a|A)+$"))
+    assert probe.probe_pattern("(?:a|A)+$", parsed.tree) is None
+    message = probe.probe_pattern("(?:a|A)+$", parsed.tree, (text, v8.tree))
     assert message is not None and "as JavaScript does" in message
 
 
@@ -345,17 +344,17 @@ PROBE_ONLY = ["(ab?)+$"]
 
 @pytest.mark.parametrize("pattern", PROBE_ONLY)
 def test_probe_catches_what_the_rules_miss(pattern: str) -> None:
-    tree = regexsafe._parsed(pattern)
-    assert isinstance(tree, regexsafe._Parsed)
+    tree = parse(pattern)
+    assert isinstance(tree, Parsed)
     messages = [p.message for p in check_pattern(pattern)]
     assert any("catastrophic backtracking" in m for m in messages), messages
 
 
 @pytest.mark.parametrize("pattern", [p for p in SAFE if p])
 def test_skipping_the_probe_never_hides_a_failure(pattern: str) -> None:
-    parsed = regexsafe._parsed(pattern)
-    assert isinstance(parsed, regexsafe._Parsed)
-    assert regexsafe._probe(pattern, parsed.tree) is None
+    parsed = parse(pattern)
+    assert isinstance(parsed, Parsed)
+    assert probe.probe_pattern(pattern, parsed.tree) is None
 
 
 def test_probe_fails_closed_when_the_regex_module_cannot_compile(
@@ -365,7 +364,7 @@ def test_probe_fails_closed_when_the_regex_module_cannot_compile(
         raise regex.error("boom")
 
     monkeypatch.setattr(regex, "compile", broken)
-    assert regexsafe._probe("(ab?)+", Seq(())) is not None
+    assert probe.probe_pattern("(ab?)+", Seq(())) is not None
 
 
 class _StallsOnce:
@@ -382,14 +381,14 @@ class _StallsOnce:
 
 def test_a_timeout_is_confirmed_by_cpu_time() -> None:
     stalls = _StallsOnce()
-    assert regexsafe._too_slow(stalls, "x") is False  # type: ignore[arg-type]
+    assert probe._too_slow(stalls, "x") is False  # type: ignore[arg-type]
     assert stalls.calls == 2
 
 
 def test_python_re_probe_interrupts_runaway_matching() -> None:
     before = signal.getsignal(signal.SIGVTALRM)
     started = time.perf_counter()
-    found = regexsafe._python_re_probe("(a+)+$", [("a" * 40 + "!", "a")])
+    found = probe._python_re_probe("(a+)+$", [("a" * 40 + "!", "a")])
     assert found == ("a" * 40 + "!", "a")
     assert time.perf_counter() - started < 2
     assert signal.getsignal(signal.SIGVTALRM) == before
@@ -397,14 +396,14 @@ def test_python_re_probe_interrupts_runaway_matching() -> None:
 
 
 def test_python_re_probe_passes_fast_patterns_and_hides_warnings() -> None:
-    assert regexsafe._python_re_probe("contract.*analysis", [("contract" * 125, "x")]) is None
-    assert regexsafe._python_re_probe("[[a]", [("aaa", "a")]) is None
+    assert probe._python_re_probe("contract.*analysis", [("contract" * 125, "x")]) is None
+    assert probe._python_re_probe("[[a]", [("aaa", "a")]) is None
 
 
 def test_python_re_probe_only_runs_on_the_main_thread() -> None:
     results: list[object] = []
     worker = threading.Thread(
-        target=lambda: results.append(regexsafe._python_re_probe("(a+)+$", [("a" * 40, "a")]))
+        target=lambda: results.append(probe._python_re_probe("(a+)+$", [("a" * 40, "a")]))
     )
     worker.start()
     worker.join()
@@ -412,7 +411,7 @@ def test_python_re_probe_only_runs_on_the_main_thread() -> None:
 
 
 def test_capturing_groups_are_ignored_by_the_probe() -> None:
-    assert regexsafe._uncaptured(r"(a|b)*c[(]\((?:x)(?P<n>y)") == r"(?:a|b)*c[(]\((?:x)(?P<n>y)"
+    assert probe._uncaptured(r"(a|b)*c[(]\((?:x)(?P<n>y)") == r"(?:a|b)*c[(]\((?:x)(?P<n>y)"
 
 
 # --- caching, types ----------------------------------------------------------------------
@@ -420,9 +419,9 @@ def test_capturing_groups_are_ignored_by_the_probe() -> None:
 
 def test_results_are_cached_and_not_shared() -> None:
     first = check_pattern("cache-me.*please")
-    before = regexsafe._check_cached.cache_info().hits
+    before = check._check_cached.cache_info().hits
     second = check_pattern("cache-me.*please")
-    assert regexsafe._check_cached.cache_info().hits == before + 1
+    assert check._check_cached.cache_info().hits == before + 1
     assert first == second and first is not second
 
 
@@ -436,11 +435,11 @@ def test_problem_is_frozen() -> None:
 
 
 def test_parse_tree_shapes_are_pinned() -> None:
-    parsed = regexsafe._parsed(r"^(?:ab|c)[x-z\s]*?.$")
-    captured = regexsafe._parsed("(a)")
-    assert isinstance(captured, regexsafe._Parsed)
+    parsed = parse(r"^(?:ab|c)[x-z\s]*?.$")
+    captured = parse("(a)")
+    assert isinstance(captured, Parsed)
     assert captured.tree == Seq((Group(Seq((Chars(((97, 97),)),)), capturing=True),))
-    assert isinstance(parsed, regexsafe._Parsed)
+    assert isinstance(parsed, Parsed)
     assert parsed.tree == Seq(
         (
             Anchor("start"),
@@ -476,8 +475,8 @@ def _python_groups() -> dict[int, frozenset[int]]:
 def _js_groups() -> dict[int, frozenset[int]]:
     groups: dict[int, set[int]] = defaultdict(set)
     for cp in _bmp():
-        groups[regexsafe._js_canonicalize(cp)].add(cp)
-    return {cp: frozenset(groups[regexsafe._js_canonicalize(cp)]) for cp in _bmp()}
+        groups[portability._js_canonicalize(cp)].add(cp)
+    return {cp: frozenset(groups[portability._js_canonicalize(cp)]) for cp in _bmp()}
 
 
 def _bmp() -> range | list[int]:
@@ -486,9 +485,9 @@ def _bmp() -> range | list[int]:
 
 def test_case_unsafe_table_matches_cpython() -> None:
     python, js = _python_groups(), _js_groups()
-    residual = regexsafe._RESIDUAL
+    residual = portability._RESIDUAL
     unsafe = {chr(cp) for cp in python if python[cp] - residual != js[cp] - residual}
-    assert unsafe == regexsafe._CASE_UNSAFE
+    assert unsafe == portability._CASE_UNSAFE
     # ASCII letters differ only by the documented residual characters.
     assert all(python[cp] ^ js[cp] <= residual for cp in range(128))
 

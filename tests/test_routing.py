@@ -1,4 +1,4 @@
-"""Route recommendation (SPEC 2.3): table cases, ordering properties, Router equivalence."""
+"""Route recommendation (docs/algorithms.md): table cases, ordering, Router equivalence."""
 
 from __future__ import annotations
 

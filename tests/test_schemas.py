@@ -13,13 +13,12 @@ from syncbot.files.schemas import (
     RegistryFile,
     RolloutEntry,
     RolloutFile,
-    SkillFrontMatter,
-    SkillMeta,
     SyncbotConfig,
     export_json_schemas,
     write_json_schemas,
 )
 from syncbot.files.semver import is_higher, is_semver, precedence
+from syncbot.files.skill_schemas import SkillFrontMatter, SkillMeta
 from syncbot.files.yamlsafe import load_yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

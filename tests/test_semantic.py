@@ -21,8 +21,9 @@ from syncbot import semantic
 from syncbot.desired import DesiredState, Route
 from syncbot.emulator.server import EmulatorServer
 from syncbot.errors import ConfigErrors
+from syncbot.files.gittree import GitTree
 from syncbot.files.load import LoadedRepo, build_desired, load_repo
-from syncbot.files.source import GitTree, WorkTree
+from syncbot.files.worktree import WorkTree
 from syncbot.live import (
     ApiListing,
     ApiSkill,

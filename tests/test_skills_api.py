@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+from helpers import skill_md
 
 from syncbot.desired import SkillFile
 from syncbot.emulator.server import EmulatorServer
@@ -36,12 +37,11 @@ BETA = "skills-2025-10-02"
 Fault = Callable[[httpx.Request, Callable[[], httpx.Response]], httpx.Response]
 
 
-def skill_md(name: str, description: str = "Does things. Use when needed.") -> bytes:
-    return f"---\nname: {name}\ndescription: {description}\n---\n# {name}\n".encode()
-
-
 def files_for(name: str) -> list[SkillFile]:
-    return [SkillFile("SKILL.md", skill_md(name)), SkillFile("scripts/run.py", b"print(1)\n")]
+    return [
+        SkillFile("SKILL.md", skill_md(name).encode()),
+        SkillFile("scripts/run.py", b"print(1)\n"),
+    ]
 
 
 def iso(moment: datetime) -> str:
@@ -376,7 +376,7 @@ def test_multipart_parts_are_files_brackets_with_the_top_folder(
         filenames = re.findall(r'filename="([^"]+)"', body)
         assert filenames == ["my-skill/SKILL.md", "my-skill/scripts/run.py"]
         assert names.count("files[]") == 2
-        assert skill_md("my-skill").decode() in body
+        assert skill_md("my-skill") in body
     assert re.findall(r'name="([^"]+)"\r\n\r\n', create.read().decode()) == [field]
     assert f'name="{field}"\r\n\r\nMy Skill\r\n' in create.read().decode()
     assert "display" not in version.read().decode()
@@ -878,7 +878,7 @@ def test_map_concurrent_keeps_order_returns_errors_and_bounds_threads(
         return inner(request)
 
     h = make(api, concurrency=3)
-    h.client._http._transport = httpx.MockTransport(slow)
+    h.client._engine._http._transport = httpx.MockTransport(slow)
 
     def work(n: int) -> int:
         if n == 5:
@@ -1120,7 +1120,7 @@ def test_live_uploads_carry_their_nonce_and_the_content_reads_it_back(
     assert lv.client.version_marker(skill.id, second.address) == "b" * 32
     content = files_from_zip(lv.client.download_version(skill.id, first.address))
     assert content["scripts/run.py"] == b"print(1)\n"
-    assert without_marker(content["SKILL.md"]) == skill_md("lease-review")
+    assert without_marker(content["SKILL.md"]) == skill_md("lease-review").encode()
     plain, _ = lv.client.create_skill("plain-skill", "Plain", files_for("plain-skill"))
     assert lv.client.version_marker(plain.id, str(plain.latest_version)) is None
     with pytest.raises(ApiError) as info:
@@ -1137,10 +1137,10 @@ def test_live_a_lost_create_is_matched_by_its_nonce_not_by_its_name(
     others: list[str] = []
 
     def the_other_environment_creates(seconds: float) -> None:
-        files = [("tax-memo/SKILL.md", mark_skill_md(skill_md("tax-memo"), "c" * 32))]
+        files = [("tax-memo/SKILL.md", mark_skill_md(skill_md("tax-memo").encode(), "c" * 32))]
         others.append(lv.server.state.create_skill(files, title="Tax Memo").id)
 
-    lv.client._sleep = the_other_environment_creates  # the wait before the check
+    lv.client._engine._sleep = the_other_environment_creates  # the wait before the check
     lv.server.faults.set(lost_nth={1})
     skill, _ = lv.client.create_skill("tax-memo", "Tax Memo", files_for("tax-memo"), nonce="d" * 32)
     assert others and skill.id not in others

@@ -20,9 +20,10 @@ from helpers import Content, build_tree, skill_yaml, valid_files, write_tree
 from live_support import Cli, Repo
 
 from syncbot.desired import content_sha256
+from syncbot.files.gittree import GitTree
 from syncbot.files.load import read_repo
 from syncbot.files.schemas import INT4_MAX, MAX_DELETIONS_CAP, MAX_SOAK_HOURS
-from syncbot.files.source import GitTree, WorkTree
+from syncbot.files.worktree import WorkTree
 from syncbot.lint.validate import validate
 
 CA = "skills/contract-analysis"
@@ -83,7 +84,7 @@ def test_nul_in_a_multi_line_description_is_refused_at_its_line(tmp_path: Path) 
     text = 'display_name: X\ndescription: "first line\\nsecond\\0line"\ntype: code\n'
     text += "category: analysis\nversion: 1.0.0\n"
     assert found(tree(tmp_path, {f"{CA}/skill.yaml": text})) == [
-        ("text-nul", f"{CA}/skill.yaml", 2)
+        ("text-control-character", f"{CA}/skill.yaml", 2)
     ]
 
 
@@ -107,14 +108,21 @@ def test_nul_in_a_multi_line_description_is_refused_at_its_line(tmp_path: Path) 
     ],
 )
 def test_nul_anywhere_in_yaml_is_refused(tmp_path: Path, file: str, text: str, line: int) -> None:
+    # a typed text field refuses it as a control character, before the storable-text net
     root = tree(tmp_path, {file: text})
-    assert ("text-nul", file, line) in found(root)
+    assert ("text-control-character", file, line) in found(root)
+
+
+def test_nul_where_no_field_type_looks_is_still_refused(tmp_path: Path) -> None:
+    # a mapping key is no typed field: the storable-text check is the net that catches it
+    root = tree(tmp_path, {"rollouts/production.yaml": '"nda-drafting\\0": 5\n'})
+    assert ("text-nul", "rollouts/production.yaml", 1) in found(root)
 
 
 def test_nul_makes_plan_refuse_instead_of_failing_in_the_database(tmp_path: Path) -> None:
     root = tree(tmp_path, {f"{CA}/skill.yaml": skill_yaml(display_name="A\0B")})
     _, errors = read_repo(WorkTree(root))
-    assert [e.rule for e in errors] == ["text-nul"]
+    assert [e.rule for e in errors] == ["text-control-character"]
 
 
 # --- file names ---------------------------------------------------------------------------
@@ -175,16 +183,20 @@ BIG_BLOB = 256 * 1024**2
 PEAK_MIB = 300  # the interpreter and syncbot take ~100 MiB; reading either file takes more
 
 MEASURE = textwrap.dedent("""\
-    import resource, sys, time
+    import sys, time
     from pathlib import Path
-    from syncbot.files.source import GitTree, WorkTree
+    from syncbot.files.gittree import GitTree
+    from syncbot.files.worktree import WorkTree
     from syncbot.lint.validate import validate
     root = Path(sys.argv[1])
     source = GitTree(root, "HEAD") if sys.argv[2] == "git" else WorkTree(root)
     start = time.monotonic()
     result = [(f.rule, f.file, f.line) for f in validate(source)]
     elapsed = time.monotonic() - start
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM, not ru_maxrss: Linux carries the forking parent's peak (pytest's) into
+    # ru_maxrss across exec, while VmHWM belongs to this process's own memory map
+    status = Path("/proc/self/status").read_text()
+    peak_mib = int(status.split("VmHWM:")[1].split()[0]) / 1024
     print(repr((result, elapsed, peak_mib)))
     """)
 
@@ -297,5 +309,8 @@ def test_one_finding_per_line_when_the_field_itself_refuses_the_nul(tmp_path: Pa
     text = 'display_name: X\ndescription: "a\\0b"\ntype: code\ncategory: analysis\n'
     text += 'version: "1.0\\0"\n'
     result = found(tree(tmp_path, {f"{CA}/skill.yaml": text}))
-    # line 5: the semantic-version rule already refuses it; line 2 has only the NUL
-    assert result == [("text-nul", f"{CA}/skill.yaml", 2), ("schema", f"{CA}/skill.yaml", 5)]
+    # each line once: the field types refuse the NUL, the storable-text net stays quiet
+    assert result == [
+        ("text-control-character", f"{CA}/skill.yaml", 2),
+        ("text-control-character", f"{CA}/skill.yaml", 5),
+    ]

@@ -2,14 +2,16 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 from helpers import Content, build_tree, commit_all, skill_md, skill_yaml, valid_files, write_tree
 
+from syncbot.files.gittree import GitTree
 from syncbot.files.load import build_desired
-from syncbot.files.source import GitTree, WorkTree
+from syncbot.files.worktree import WorkTree
 from syncbot.lint.findings import Finding
 from syncbot.lint.validate import render_findings, validate, validate_and_load
 
@@ -18,13 +20,13 @@ ROUTES = "registry/routes.yaml"
 CA = "skills/contract-analysis"
 
 
-def findings(tmp_path: Path, changes: dict[str, Content]) -> list[Finding]:
+def findings(tmp_path: Path, changes: Mapping[str, Content]) -> list[Finding]:
     files = valid_files()
     files.update(changes)
     return validate(WorkTree(build_tree(tmp_path, files)))
 
 
-def found(tmp_path: Path, changes: dict[str, Content]) -> list[tuple[str, str, int]]:
+def found(tmp_path: Path, changes: Mapping[str, Content]) -> list[tuple[str, str, int]]:
     return [(f.rule, f.file, f.line) for f in findings(tmp_path, changes)]
 
 
@@ -285,7 +287,7 @@ def test_rollout_value_rules(tmp_path: Path, value: str, rule: str) -> None:
 
 
 def with_base(
-    tmp_path: Path, before: dict[str, Content], after: dict[str, Content]
+    tmp_path: Path, before: Mapping[str, Content], after: Mapping[str, Content]
 ) -> list[Finding]:
     files = valid_files()
     files.update(before)
@@ -305,7 +307,7 @@ def test_content_change_without_version_bump(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("old", "new"), [("1.0.9", "1.0.10"), ("1.0.0-rc.1", "1.0.0")])
 def test_content_change_with_semver_bump(tmp_path: Path, old: str, new: str) -> None:
     before = {f"{CA}/skill.yaml": skill_yaml(display_name="Contract Analysis", version=old)}
-    after = {
+    after: dict[str, Content] = {
         f"{CA}/scripts/run.py": "print('v2')\n",
         f"{CA}/skill.yaml": skill_yaml(display_name="Contract Analysis", version=new),
     }
@@ -314,7 +316,7 @@ def test_content_change_with_semver_bump(tmp_path: Path, old: str, new: str) -> 
 
 def test_version_must_be_higher_not_just_different(tmp_path: Path) -> None:
     before = {f"{CA}/skill.yaml": skill_yaml(display_name="Contract Analysis", version="1.0.10")}
-    after = {
+    after: dict[str, Content] = {
         f"{CA}/SKILL.md": skill_md("contract-analysis", "New text."),
         f"{CA}/skill.yaml": skill_yaml(display_name="Contract Analysis", version="1.0.9"),
     }

@@ -5,13 +5,14 @@ written as a YAML escape. Each with its file, line and rule id."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 from helpers import Content, build_tree, skill_md, skill_yaml, valid_files
 
-from syncbot.files.source import WorkTree
+from syncbot.files.worktree import WorkTree
 from syncbot.lint.findings import Finding
 from syncbot.lint.validate import validate
 
@@ -25,7 +26,7 @@ CONTROLS = {
 }
 
 
-def findings(tmp_path: Path, changes: dict[str, Content]) -> list[Finding]:
+def findings(tmp_path: Path, changes: Mapping[str, Content]) -> list[Finding]:
     files = valid_files()
     files.update(changes)
     return validate(WorkTree(build_tree(tmp_path, files)))
@@ -47,7 +48,7 @@ def _categories(text: str) -> dict[str, Any]:
 
 
 # field -> (file, content with the text placed in that field, line of the field)
-PLACES = {
+PLACES: dict[str, tuple[str, Callable[[str], Content], int]] = {
     "display_name": (f"{CA}/skill.yaml", lambda t: skill_yaml(display_name="A" + t), 1),
     "skill description": (f"{CA}/skill.yaml", lambda t: skill_yaml(description="d" + t), 2),
     "skill category": (f"{CA}/skill.yaml", lambda t: skill_yaml(category="analysis" + t), 4),

@@ -13,8 +13,8 @@ import git
 import pytest
 from helpers import Content, build_tree, commit_all, skill_md, skill_yaml, valid_files, write_tree
 
+from syncbot.files.gittree import GitTree
 from syncbot.files.history import SkillHistory, VersionUse
-from syncbot.files.source import GitTree
 from syncbot.lint.findings import Finding
 from syncbot.lint.validate import validate
 

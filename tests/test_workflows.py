@@ -16,7 +16,7 @@ from ruamel.yaml import YAML
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = ROOT / ".github" / "workflows"
-NAMES = ["pr", "apply", "drift", "ci"]
+NAMES = ["pr", "apply", "drift", "ci", "promote"]
 CONFIG_PATHS = ["skills/**", "registry/**", "rollouts/**", "syncbot.yaml"]
 SAME_REPO = "github.event.pull_request.head.repo.full_name == github.repository"
 PLAN_ENVS = ["staging", "production"]
@@ -48,7 +48,7 @@ def flat(script: str) -> str:
     return "\n".join(" ".join(line.split()) for line in script.replace("\\\n", " ").splitlines())
 
 
-def test_the_four_workflows_exist_and_nothing_else() -> None:
+def test_the_five_workflows_exist_and_nothing_else() -> None:
     assert sorted(p.stem for p in WORKFLOWS.glob("*.y*ml")) == sorted(NAMES)
 
 
@@ -63,6 +63,9 @@ def test_triggers() -> None:
     assert set(drift) == {"schedule", "workflow_dispatch"}
     assert [entry["cron"] for entry in drift["schedule"]] == ["17 * * * *"]
     assert set(load("ci")["on"]) == {"push", "pull_request"}
+    promote = load("promote")["on"]
+    assert set(promote) == {"schedule", "workflow_dispatch"}
+    assert [entry["cron"] for entry in promote["schedule"]] == ["41 * * * *"]  # hourly
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -90,6 +93,8 @@ def test_each_job_gets_only_what_it_needs() -> None:
         ("apply", "production"): {"contents": "read"},
         ("drift", "drift"): {"contents": "read", "issues": "write"},
         ("ci", "test"): {"contents": "read"},
+        # pushes its own syncbot/ branches and opens PRs; nothing else
+        ("promote", "promote"): {"contents": "write", "pull-requests": "write"},
     }
 
 
@@ -190,6 +195,32 @@ def test_drift_opens_or_closes_the_issue_on_the_plan_exit_code() -> None:
     assert "--file drift.md --incomplete" in incomplete and incomplete.endswith("exit 1\n")
 
 
+def test_promote_opens_prs_per_environment_from_a_clean_checkout_of_main() -> None:
+    job = jobs("promote")["promote"]
+    assert job["if"] == "github.ref == 'refs/heads/main'"
+    assert job["strategy"]["matrix"]["env"] == ["staging", "production"]
+    assert job["environment"] == {"name": "${{ matrix.env }}-promote"}
+    assert job["concurrency"] == {
+        "group": "syncbot-promote-${{ matrix.env }}",
+        "cancel-in-progress": False,
+    }
+    checkout = job["steps"][0]
+    assert checkout["with"] == {"ref": "main", "fetch-depth": 0, "persist-credentials": False}
+    (decide,) = [s for s in job["steps"] if "--open-prs" in s.get("run", "")]
+    assert decide["run"].strip() == (
+        'syncbot promote --env "$SYNCBOT_ENV" --open-prs --format markdown > promote.md'
+    )
+    # the database credential only where it is used; no Skills API key, no Redis
+    assert decide["env"] == {
+        "DATABASE_URL": "${{ secrets.DATABASE_URL }}",
+        "GITHUB_TOKEN": "${{ github.token }}",
+    }
+    assert "secrets." not in str({k: v for k, v in job.items() if k != "steps"})
+    summary = job["steps"][-1]
+    assert summary["if"] == "${{ !cancelled() }}"
+    assert "syncbot github summary --file promote.md" in summary["run"]
+
+
 def test_ci_runs_lint_types_and_tests_against_postgres_and_redis() -> None:
     test = jobs("ci")["test"]
     assert set(test["services"]) == {"postgres", "redis"}
@@ -198,6 +229,9 @@ def test_ci_runs_lint_types_and_tests_against_postgres_and_redis() -> None:
     script = runs("ci", "test")
     for command in ("ruff format --check", "ruff check", "mypy", "pytest"):
         assert command in script
+    # the Prometheus source is tested against a real server the tests start
+    assert "apt-get install -y --no-install-recommends prometheus" in script
+    assert script.index("prometheus") < script.index("pytest")
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -235,10 +269,12 @@ def test_no_job_with_secrets_runs_for_a_fork() -> None:
 
 
 def test_the_write_token_reaches_only_the_github_steps() -> None:
+    allowed = ("syncbot github ", 'syncbot promote --env "$SYNCBOT_ENV" --open-prs ')
     for name in NAMES:
         for job_id, step in steps(name):
             if "GITHUB_TOKEN" in step.get("env", {}):
-                assert step["run"].startswith("syncbot github "), (name, job_id)
+                assert step["run"].startswith(allowed), (name, job_id)
+                assert step["env"]["GITHUB_TOKEN"] == "${{ github.token }}"
         assert all("GITHUB_TOKEN" not in job.get("env", {}) for job in jobs(name).values())
 
 

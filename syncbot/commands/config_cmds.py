@@ -16,6 +16,7 @@ from syncbot.lint.findings import Finding
 from syncbot.lint.routes import pattern_findings
 from syncbot.lint.validate import render_findings, validate
 from syncbot.ops import load_config, load_desired, open_source, read_live_rollout
+from syncbot.promote.rollout_edit import edit_rollout, parse_percentage, write_atomically
 from syncbot.routing import MAX_QUERY_LENGTH, SkillInfo, recommend
 
 
@@ -135,6 +136,40 @@ def rollout_bucket(app: App, skill: str, unit_id: str, environment: str | None, 
     rollout = desired.rollouts.get(skill)
     basis_points, salt = (rollout.basis_points, rollout.salt) if rollout else (0, skill)
     _say_bucket(app, f"skill {skill} in {env}", basis_points, salt, unit_id)
+    return 0
+
+
+@rollout_group.command("set")
+@click.argument("skill")
+@click.argument("percent")
+@env_option
+@click.option("--dry-run", is_flag=True, help="Print the diff; leave the file as it is.")
+@pass_app
+def rollout_set(app: App, skill: str, percent: str, environment: str | None, dry_run: bool) -> int:
+    """Set SKILL's percentage in rollouts/ENV.yaml to PERCENT and print the diff.
+
+    Only that number changes: comments, key order and quoting stay as they are. The
+    result must pass validate (a value on the ladder, an increase to the next step only;
+    a decrease, 0 included, is always allowed). It never commits: commit the file on a
+    branch and open a PR, as for any change.
+
+    \b
+    Examples:
+      syncbot rollout set contract-analysis-ro 0 --env production     # turn it off now
+      syncbot rollout set nda-drafting 25 --env production --dry-run
+    """
+    env = _env(app, environment)
+    edit = edit_rollout(open_source(app.repo, None), env, skill, parse_percentage(percent))
+    if not edit.changed:
+        where = f"{skill} in {env} is already at {format_percentage(edit.new_basis_points)}%"
+        app.say(f"no change: {where}")
+        return 0
+    app.say(edit.diff().rstrip("\n"))
+    if dry_run:
+        app.say(f"dry run: {edit.path} not written")
+        return 0
+    write_atomically(app.repo / edit.path, (edit.after or "").encode("utf-8"))
+    app.say(f"wrote {edit.path}: {edit.summary()}; commit it and open a PR")
     return 0
 
 

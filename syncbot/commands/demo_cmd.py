@@ -1,11 +1,17 @@
 """`syncbot demo`: validate, plan and apply the repository against the embedded emulator
 and the local PostgreSQL and Redis, then show the status. Run it twice: the second run
 reports no changes, because the emulator's state is kept in a file.
+
+Then, for an environment with a canary, it plays the AI service for one skill (a few
+hundred executions in the last hour, its rollout's soak moved into the past, in the
+demo's own schema only) and runs `syncbot promote`, so the decision and its evidence
+can be seen without waiting three days.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -19,12 +25,17 @@ from syncbot.emulator.server import EmulatorServer
 from syncbot.errors import TargetError
 from syncbot.lint.validate import render_findings, validate
 from syncbot.ops import actor, load_desired, open_source, status
+from syncbot.promote.report import render_text as render_promote
+from syncbot.promote.run import promote
 from syncbot.render import render_text
 from syncbot.session import open_targets
 from syncbot.settings import Settings
+from syncbot.targets.postgres import Database
 
 DEMO_KEY = "demo-key-not-a-secret"
 DEFAULT_DB = "postgresql://127.0.0.1:5432/test"
+DEMO_EXECUTIONS = 300
+DEMO_SOAK_HOURS = 73
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,3 +145,47 @@ def _demo_env(app: App, place: DemoPlace, state: Path) -> None:
             app.say(result_line(result))
             app.say(f"\n== syncbot status --env {env}")
             app.say(dump_json(status(targets, env)))
+            _demo_promote(app, targets.db, env)
+
+
+def _demo_promote(app: App, db: Database, env: str) -> None:
+    skill = seed_canary(db, env)
+    if skill is None:
+        return
+    app.say(
+        f"\n(demo only: playing the AI service, {DEMO_EXECUTIONS} executions of {skill} in "
+        f"the last hour were written to skill_executions, and its rollout's changed_at was "
+        f"moved {DEMO_SOAK_HOURS} hours back so that its soak is over)"
+    )
+    app.say(f"== syncbot promote --env {env}")
+    app.say(render_promote(promote(app.repo, env, db, datetime.now(UTC))).rstrip("\n"))
+
+
+_FIRST_CANARY = """
+SELECT skill_name FROM skill_rollouts
+WHERE environment = %s AND percentage > 0 AND percentage < 100
+ORDER BY skill_name LIMIT 1
+"""
+
+# Healthy figures: 1 failure in 100, durations spread from 0.4 to 3 seconds.
+_SEED = """
+WITH gone AS (DELETE FROM skill_executions WHERE environment = %(env)s AND skill_name = %(skill)s),
+     soaked AS (UPDATE skill_rollouts SET changed_at = now() - make_interval(hours => %(hours)s)
+                WHERE environment = %(env)s AND skill_name = %(skill)s)
+INSERT INTO skill_executions (environment, skill_name, started_at, duration_ms, success)
+SELECT %(env)s, %(skill)s, now() - make_interval(secs => i * 3500.0 / %(count)s),
+       400 + (i * 7919) %% 2600, i %% 100 <> 0
+FROM generate_series(1, %(count)s) AS i
+"""
+
+
+def seed_canary(db: Database, env: str) -> str | None:
+    """Write healthy executions for the first canary of `env` and end its soak; the
+    skill's name, or None when `env` has no canary. The demo's own schema only."""
+    rows = db.fetch_all("cannot find a canary", _FIRST_CANARY, (env,))
+    if not rows:
+        return None
+    skill = str(rows[0]["skill_name"])
+    params = {"env": env, "skill": skill, "hours": DEMO_SOAK_HOURS, "count": DEMO_EXECUTIONS}
+    db.execute("cannot write the demo executions", _SEED, params)
+    return skill

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from syncbot.files.gittree import GitTree
 from syncbot.files.skills import SkillSource, group_skills
-from syncbot.files.source import GitTree, SourceError
+from syncbot.files.source import SourceError
 
 
 def skill_files_at(root: Path, sha: str, names: list[str]) -> dict[str, dict[str, bytes]]:

@@ -18,8 +18,9 @@ from typing import Any
 
 import git
 
+from syncbot.files.gittree import GitTree, git_file
 from syncbot.files.skills import SKILL_YAML, read_skill
-from syncbot.files.source import GitTree, SourceError, SourceFile, git_file
+from syncbot.files.source import SourceError, SourceFile
 from syncbot.files.yamlsafe import DEFAULT_MAX_BYTES
 
 

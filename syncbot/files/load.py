@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from syncbot.desired import DesiredState, Pattern, Rollout, RolloutPolicy, Route, Skill
 from syncbot.errors import ConfigError, ConfigErrors, Location
 from syncbot.files.admit import admit
+from syncbot.files.layout import QUERIES_FILE
 from syncbot.files.schema_errors import parse_model
 from syncbot.files.schemas import (
     RegistryFile,
@@ -28,7 +29,7 @@ from syncbot.files.schemas import (
     SyncbotConfig,
 )
 from syncbot.files.skills import SkillSource, group_skills, read_skill
-from syncbot.files.source import QUERIES_FILE, Source, SourceFile
+from syncbot.files.source import Source, SourceFile
 from syncbot.files.text import parse_storable, unstorable_text
 from syncbot.files.yamlsafe import DEFAULT_MAX_BYTES, LineMap, load_yaml
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, RootModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from syncbot.errors import ConfigError, ConfigErrors, Location
-from syncbot.files.schemas import FRONT_MATTER_KEYS, SkillFrontMatter
+from syncbot.files.skill_schemas import FRONT_MATTER_KEYS, SkillFrontMatter
 from syncbot.files.yamlsafe import LineMap
 
 M = TypeVar("M", bound=BaseModel)

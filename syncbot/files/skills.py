@@ -11,7 +11,7 @@ from syncbot.canonical import framed_sha256
 from syncbot.desired import SkillFile
 from syncbot.errors import ConfigError, ConfigErrors, Location
 from syncbot.files.schema_errors import parse_model
-from syncbot.files.schemas import SkillFrontMatter, SkillMeta
+from syncbot.files.skill_schemas import SkillFrontMatter, SkillMeta
 from syncbot.files.source import SourceFile
 from syncbot.files.text import parse_storable, unstorable_text
 from syncbot.files.yamlsafe import LineMap, decode_utf8, load_yaml, split_front_matter

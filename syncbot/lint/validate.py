@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from syncbot.errors import ConfigError
+from syncbot.files.gittree import GitTree
 from syncbot.files.history import SkillHistory
 from syncbot.files.load import LoadedRepo, read_repo
-from syncbot.files.source import GitTree, Source, SourceFile
+from syncbot.files.source import Source, SourceFile
 from syncbot.lint.base import base_findings
 from syncbot.lint.content import scan_config_files
 from syncbot.lint.findings import Finding

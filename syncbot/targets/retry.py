@@ -1,4 +1,4 @@
-"""Retry timing, a shared rate-limit gate and a circuit breaker (reliability-notes 5.4, 5.5).
+"""Retry timing, a shared rate-limit gate and a circuit breaker, for any HTTP target.
 
 Pure policy, no HTTP: the Skills API client decides *whether* an attempt may be retried;
 this module decides *when*, and whether the target is healthy enough to try at all.

@@ -104,7 +104,7 @@ def test_skill_deleted_by_hand_in_the_api_is_recreated(
 ) -> None:
     assert cli("apply").code == 0
     [(skill_id,)] = db_rows(pg_url, "SELECT skill_id FROM skills WHERE name = 'statute-lookup'")
-    emulator.state.delete_skill(skill_id)
+    emulator.state.delete_skill(str(skill_id))
     plan = cli("plan", "--detailed-exitcode")
     assert plan.code == 2 and "drift in live" in plan.out
     assert cli("apply").code == 0
@@ -189,7 +189,7 @@ def test_cache_snapshot_holds_routes_and_a_revision(
     cli: Cli, redis_url: str, redis_prefix: str
 ) -> None:
     client = redis.Redis.from_url(redis_url)
-    pubsub = client.pubsub()
+    pubsub = client.pubsub()  # type: ignore[no-untyped-call]
     pubsub.subscribe(f"{redis_prefix}skills:changed")
     try:
         assert cli("apply").code == 0

@@ -3,6 +3,7 @@ them back; who ran it; `rollout bucket --live` answers from the database."""
 
 from __future__ import annotations
 
+import getpass
 import json
 from pathlib import Path
 from typing import Any
@@ -229,7 +230,7 @@ def test_the_actor_falls_back_to_the_login_name_then_unknown(
     def no_login() -> str:
         raise OSError("no passwd entry")
 
-    monkeypatch.setattr(ops.getpass, "getuser", no_login)
+    monkeypatch.setattr(getpass, "getuser", no_login)
     assert ops.actor(tmp_path) == "unknown"
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 import anthropic
 import httpx
 import pytest
+from helpers import skill_md
 
 from syncbot.emulator import EmulatorServer
 
@@ -20,17 +21,13 @@ CURRENT_HEADERS = {"x-api-key": "test-key", "anthropic-version": "2023-06-01"}
 Files = list[tuple[str, bytes]]
 
 
-def skill_md(name: str, description: str | None = None, extra: str = "") -> bytes:
-    description = description or f"Does {name} work. Use when asked about {name}."
-    return f"---\nname: {name}\ndescription: {description}\n{extra}---\n# {name}\n".encode()
-
-
 @pytest.fixture
 def make_files() -> Callable[..., Files]:
     """make_files("my-skill", helper=b"...") -> the multipart file tuples of a valid skill."""
 
     def make(name: str, *, description: str | None = None, helper: bytes | None = None) -> Files:
-        files = [(f"{name}/SKILL.md", skill_md(name, description))]
+        text = skill_md(name, description or f"Does {name} work. Use when asked about {name}.")
+        files = [(f"{name}/SKILL.md", text.encode())]
         if helper is not None:
             files.append((f"{name}/scripts/helper.py", helper))
         return files

@@ -90,7 +90,7 @@ def assert_no_duplicates(server: EmulatorServer) -> None:
 
 def db_rows(pg_url: str, query: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
     with psycopg.connect(pg_url, row_factory=dict_row) as conn:
-        return conn.execute(query, params).fetchall()  # type: ignore[arg-type]
+        return conn.execute(query, params).fetchall()
 
 
 def runs(pg_url: str) -> list[dict[str, Any]]:

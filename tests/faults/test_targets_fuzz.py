@@ -14,6 +14,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -265,10 +266,12 @@ def test_what_validate_accepts_plan_and_apply_carry_out(
 def test_the_property_can_fail(
     tmp_path: Path, make_pg_url: Callable[[], str], redis_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A check that cannot fail finds nothing: without the NUL rule, a NUL in a display
-    name passes validate and the apply fails in the database; the check must say so."""
+    """A check that cannot fail finds nothing: without the NUL rules (the single-line
+    field type's and the storable-text net), a NUL in a display name passes validate and
+    the apply fails in the database; the check must say so."""
     write(tmp_path, build({"display_name": "A\x00B"}, {}, {}, {}, {}, "Steps."))
     assert run_cli(tmp_path, "validate").code == 1
     monkeypatch.setattr("syncbot.files.skills.unstorable_text", lambda *args: [])
+    monkeypatch.setattr("syncbot.files.fields._LINE_CONTROL", re.compile("[\x01-\x1f]"))
     with pytest.raises(AssertionError, match="apply"):
         check_property(tmp_path, "staging", make_pg_url(), redis_url, monkeypatch)

@@ -67,8 +67,9 @@ class _PermissionedServer(_Server):
 
 class _PermissionedHandler(_Handler):
     """GitHub's answer to a job token: 403 for what the job's `permissions` do not grant.
-    A comment on a PR needs `pull-requests` or `issues`; anything else on issues needs
-    `issues`; a read needs `read` or `write`, a change needs `write`."""
+    A comment on a PR, or a label, needs `pull-requests` or `issues`; anything else on
+    issues needs `issues`; pull requests need `pull-requests`; a read needs `read` or
+    `write`, a change needs `write`."""
 
     server: _PermissionedServer
 
@@ -87,8 +88,10 @@ class _PermissionedHandler(_Handler):
     def _allowed(self, granted: dict[str, str]) -> bool:
         levels = ("write",) if self.command != "GET" else ("read", "write")
         scopes = ["issues"]
-        if "/comments" in self.path:
+        if "/comments" in self.path or "/labels" in self.path:
             scopes.append("pull-requests")
+        if "/pulls" in self.path:
+            scopes = ["pull-requests"]
         return any(granted.get(scope) in levels for scope in scopes)
 
 
@@ -205,7 +208,9 @@ def _value(live: dict[str, Live], environment: str, name: str) -> str | None:
     if name == "ANTHROPIC_SKILLS_BETA_VERSION":
         return None
     readonly = environment.endswith("-readonly")
-    return live[environment.removesuffix("-readonly")].values(readonly=readonly)[name]
+    # `<env>-promote` (promote.yml): the environment's own database user
+    base = environment.removesuffix("-readonly").removesuffix("-promote")
+    return live[base].values(readonly=readonly)[name]
 
 
 def github_environments(live: dict[str, Live]) -> dict[str, GitHubEnvironment]:

@@ -17,6 +17,7 @@ from rehearsal.conftest import DEAD_REDIS_URL, ENVIRONMENTS, Live, SeedMain
 from rehearsal.forge import Forge, git
 from rehearsal.runner import GitHubEnvironment, Rehearsal, WorkflowRun
 from syncbot.github import marker_tag
+from syncbot.textsafe import md_inline
 
 pytestmark = pytest.mark.rehearsal
 
@@ -289,7 +290,9 @@ def test_a_revert_pr_of_a_version_bump_is_green_shows_the_repin_and_uploads_noth
     for env, section in zip(ENVIRONMENTS, sections, strict=True):
         assert section.startswith(f"`{env}`")
         assert "repin | skill `nda-drafting`" in section
-        assert f"re-pin version {pinned[env]} uploaded earlier: no upload" in section
+        # the detail is Markdown-escaped like all plan text (`skillver\_…`)
+        repin = f"re-pin version {pinned[env]} uploaded earlier: no upload"
+        assert md_inline(repin) in section
         assert "| api | create" not in section and "| api | update" not in section
     assert uploads(live) == before
 
@@ -390,3 +393,62 @@ def test_a_pr_outside_the_configuration_does_not_run_the_workflows(
     pr = forge.open_pr("docs")
     assert not rehearsal.run("pr", forge.pull_request_event(pr)).triggered
     assert not rehearsal.run("apply", forge.merge(pr)).triggered
+
+
+def test_a_healthy_canary_gets_one_promotion_pr_from_the_hourly_promote_workflow(
+    rehearsal: Rehearsal,
+    forge: Forge,
+    github_api: FakeGitHub,
+    live: dict[str, Live],
+    seed_main: SeedMain,
+) -> None:
+    seed_main()
+    github_api.branch_exists = lambda name: bool(
+        git(forge.origin, "for-each-ref", f"refs/heads/{name}")
+    )
+    production = live["production"]
+    with psycopg.connect(production.database_url) as conn:
+        # five days at 5%, and an hour of healthy traffic for one skill
+        conn.execute(
+            "UPDATE skill_rollouts SET changed_at = now() - interval '5 days' "
+            "WHERE environment = 'production'"
+        )
+        conn.execute(
+            "INSERT INTO skill_executions (environment, skill_name, started_at, duration_ms, "
+            "success) SELECT 'production', 'contract-analysis-ro', now() - interval '20 minutes', "
+            "1500, i > 2 FROM generate_series(1, 400) i"
+        )
+    main = forge.main()
+    rollouts = forge.read("rollouts/production.yaml")
+
+    found = rehearsal.run("promote", forge.scheduled_event())
+
+    assert_green(found)
+    job = found.job("promote", env="production")
+    summary = job.summary
+    assert "| `contract-analysis-ro` | **promote** | 5% -> 25% | 400 |" in summary
+    assert "- promote contract-analysis-ro 5% -> 25%: PR created https://" in summary
+    [pull] = github_api.pulls
+    branch = "syncbot/promote/production/contract-analysis-ro/5-to-25"
+    assert pull["head"]["ref"] == branch and pull["labels"] == [{"name": "syncbot-promote"}]
+    assert "| Requests | 400 | at least 200 |" in pull["body"]
+    # the branch: main plus one commit changing one line; main itself untouched
+    assert forge.main() == main
+    assert git(forge.origin, "rev-parse", f"{branch}~1") == main
+    edited = git(forge.origin, "show", f"{branch}:rollouts/production.yaml")
+    assert edited + "\n" == rollouts.replace(
+        "contract-analysis-ro: 5\n", "contract-analysis-ro: 25\n"
+    )
+    # staging's canaries have no traffic: they hold, and nothing is proposed there
+    assert "PR created" not in found.job("promote", env="staging").summary
+    before = len(github_api.mutations())
+
+    again = rehearsal.run("promote", forge.scheduled_event())
+
+    assert_green(again)
+    assert (
+        "a proposal for this skill is already open"
+        in again.job("promote", env="production").summary
+    )
+    assert len(github_api.mutations()) == before and len(github_api.pulls) == 1
+    assert_no_secret_in(found.log + again.log, found, again)

@@ -11,7 +11,8 @@ from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
-from psycopg.abc import QueryNoTemplate
+from psycopg.abc import Params, QueryNoTemplate
+from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
 from syncbot.errors import LockTimeoutError, PolicyError, TargetError
@@ -106,6 +107,18 @@ class Database(Connected):
         with self._errors(f"cannot read the rollout of {skill}"):
             row = self._exec(sql.ROLLOUT, (environment, skill)).fetchone()
         return None if row is None else RolloutRow.from_row(row)
+
+    def fetch_all(
+        self, doing: str, query: QueryNoTemplate, params: Params | None = None
+    ) -> list[DictRow]:
+        """One statement of a feature module that owns its SQL (promote): its rows."""
+        with self._errors(doing):
+            return self._exec(query, params).fetchall()
+
+    def execute(self, doing: str, query: QueryNoTemplate, params: Params | None = None) -> None:
+        """One writing statement of a feature module that owns its SQL (autocommitted)."""
+        with self._errors(doing):
+            self._exec(query, params)
 
     def counts(self, environment: str) -> dict[str, int]:
         with self._errors("cannot count rows"):

@@ -9,8 +9,8 @@ are instant in Python.
 
 `branches_kept_apart` returns the pattern with every branch of every alternation wrapped
 in a named group whose name starts with BRANCH_MARK. re's parser merges nothing across
-groups, so parsing that text gives V8's reading (regexsafe drops the wrappers from its
-tree again), and searching with it in Python re backtracks over the branches as V8 does.
+groups, so parsing that text gives V8's reading (`tree.parse` drops the wrappers from
+its tree again), and searching with it in Python re backtracks over the branches as V8 does.
 Named groups are used because re unpacks non-capturing groups before it compares branches.
 """
 
@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import itertools
 
+from syncbot.regexsafe.lexer import Token
+
 BRANCH_MARK = "syncbotv8b"
-# A lexical token of a pattern: (kind, text, position); kind is a group name of
-# regexsafe's tokenizer ("other", "escape", "cls", "ext", "quant", "brace", "comment").
-Token = tuple[str, str, int]
 
 
 def branches_kept_apart(pattern: str, tokens: list[Token]) -> str | None:

@@ -39,7 +39,10 @@ LAYERS: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
         ),
         frozenset(),
     ),
-    "values": (("syncbot.desired", "syncbot.live", "syncbot.plan"), frozenset({"foundation"})),
+    "values": (
+        ("syncbot.records", "syncbot.desired", "syncbot.live", "syncbot.plan"),
+        frozenset({"foundation"}),
+    ),
     "rules": (
         ("syncbot.bucketing", "syncbot.routing", "syncbot.marker"),
         frozenset({"foundation", "values"}),
@@ -105,17 +108,8 @@ ALLOWED: dict[tuple[str, str], str] = {
         "promote --open-prs commits and pushes proposal branches; the git plumbing belongs in"
         " files/ (a repository writer) next to GitTree"
     ),
-    ("syncbot.applier", "syncbot.planner.cache"): (
-        "being fixed on branch r-records: the plan carries the cache payload"
-    ),
-    ("syncbot.applier", "syncbot.planner.skills"): (
-        "being fixed on branch r-records: row conversions move to the record definitions"
-    ),
     ("syncbot.promote.store", "psycopg.types.json"): (
         "merged from i11-core, not yet fixed: the Jsonb parameter belongs in targets/postgres"
-    ),
-    ("syncbot.semantic", "syncbot.files.source"): (
-        "being fixed on branch r-records: reading the deployed files from git leaves semantic"
     ),
 }
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import click
@@ -25,11 +24,11 @@ from syncbot.ops import (
     stricter_than_applied,
 )
 from syncbot.plan import Plan
-from syncbot.planner import PlanOptions, make_plan
-from syncbot.reader import read_live
+from syncbot.planner import PlanOptions
+from syncbot.reader import plan_options, read_and_plan, read_deployed_files
 from syncbot.redact import redact_data
 from syncbot.render import render_plan, render_text
-from syncbot.semantic import explain, read_deployed_files
+from syncbot.semantic import explain
 from syncbot.session import Targets, open_targets
 from syncbot.targets.postgres import Database
 
@@ -92,17 +91,15 @@ def plan_cmd(
     """
     env = env_of(app, environment)
     loaded, desired = load_config(app.repo, env, ref, base=base_ref)
-    options = PlanOptions(
+    options = plan_options(
         prune=prune,
         max_deletions=max_deletions,
         allow_delete_all=allow_delete_all,
-        now_epoch_s=time.time(),
         max_cache_entries=app.settings.max_cache_size,
     )
     with open_targets(app.settings) as targets:
         desired = stricter_than_applied(app.repo, desired, targets.db)
-        live = read_live_or_report(app, targets, desired, fmt, prune=prune)
-    plan = make_plan(desired, live, options)
+        live, plan = read_and_plan_or_report(app, targets, desired, fmt, options)
     if out_file is not None:
         out_file.write_text(
             json.dumps(redact_data(plan.as_dict()), indent=2, sort_keys=True, default=str) + "\n"
@@ -116,13 +113,14 @@ def plan_cmd(
     return EXIT_CHANGES if (detailed_exitcode and not plan.is_empty) else 0
 
 
-def read_live_or_report(
-    app: App, targets: Targets, desired: DesiredState, fmt: str, *, prune: bool
-) -> LiveState:
-    """The live state; when a system cannot be read, the plan output still says which
-    one was not compared (a PR comment or drift issue then shows it) before exit 1."""
+def read_and_plan_or_report(
+    app: App, targets: Targets, desired: DesiredState, fmt: str, options: PlanOptions
+) -> tuple[LiveState, Plan]:
+    """The live state and the plan (as apply makes them); when a system cannot be read,
+    the plan output still says which one was not compared (a PR comment or drift issue
+    then shows it) before exit 1."""
     try:
-        return read_live(targets, desired, prune=prune)
+        return read_and_plan(targets, desired, options)
     except TargetError as exc:
         why = exc.message.removeprefix(f"{exc.target}: ")
         stub = Plan(desired.environment, desired.commit, (), uncompared={exc.target: why})

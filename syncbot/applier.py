@@ -1,4 +1,4 @@
-"""Executes a plan in the order of SPEC section 5, journaling every mutation.
+"""Executes a plan in its order (uploads, database, cache, deletions), journaling every mutation.
 
 API uploads -> one database transaction -> Redis -> API deletions. Dry-run runs the same
 steps and stops only at each write (see `Executor._write`).

@@ -16,7 +16,7 @@ CHANGED = "changed in git"
 DRIFT = "drift in live"
 REMOVED = "removed from git"
 
-# API uploads, then the database, then the cache, then API deletions (SPEC section 5)
+# API uploads, then the database, then the cache, then API deletions (README, "The live contract")
 _PHASE = {"api": 0, "db": 1, "cache": 2}
 _KIND_ORDER = {"skill": 0, "route": 1, "rollout": 2, "entry": 3, "registry": 4, "rollouts": 5}
 

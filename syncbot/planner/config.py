@@ -1,4 +1,4 @@
-"""Planning rules for routes and rollouts, including the rollout policy of SPEC 2.5."""
+"""Planning rules for routes and rollouts, including the rollout policy (steps and soak)."""
 
 from __future__ import annotations
 

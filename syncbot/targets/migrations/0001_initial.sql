@@ -1,4 +1,4 @@
--- 0001_initial: the tables the AI service reads (docs/live-contract.md) and the bot's own records.
+-- 0001_initial: the tables the AI service reads (SPEC section 4) and the bot's own records.
 -- Applied in one transaction by syncbot.targets.postgres.Database.migrate(); never edit a
 -- released migration, add the next numbered file instead (the checksum is verified).
 

@@ -1,4 +1,4 @@
-"""Executes a plan in the order of SPEC section 5, journaling every mutation.
+"""Executes a plan in its order (uploads, database, cache, deletions), journaling every mutation.
 
 API uploads -> one database transaction -> Redis -> API deletions. Dry-run runs the same
 steps and stops only at each write (see `Executor._write`).
@@ -7,29 +7,34 @@ steps and stops only at each write (see `Executor._write`).
 from __future__ import annotations
 
 import contextlib
-import threading
-import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from syncbot.desired import DesiredState, Pattern, Skill, format_percentage
+from syncbot.desired import DesiredState, Skill
 from syncbot.errors import PolicyError, SyncbotError, TargetError
-from syncbot.live import LiveState, RolloutRow, RouteRow, SkillRow, VersionRow
+from syncbot.live import LiveState, RolloutRow, SkillRow, VersionRow
 from syncbot.marker import new_nonce
 from syncbot.plan import Change, Plan
-from syncbot.planner import PlanOptions, make_plan
-from syncbot.planner.cache import cache_entry
-from syncbot.planner.skills import live_row
-from syncbot.reader import read_live
-from syncbot.runlog import RunLog, one_line
+from syncbot.planner import PlanOptions
+from syncbot.reader import plan_options, read_and_plan
+from syncbot.records import (
+    Route,
+    SkillValues,
+    as_placement,
+    as_rollout_value,
+    as_route_value,
+    as_skill_values,
+    parse_percentage,
+)
+from syncbot.runlog import Journal, RunLog, one_line
 from syncbot.session import Targets
 from syncbot.targets.postgres import DbWrites
 from syncbot.targets.skills_api import SkillsApiClient
 
 T = TypeVar("T")
-_OUTCOME_BATCH = 200
+V = TypeVar("V", bound=SkillValues)
 Progress = Callable[[str], None]
 
 
@@ -53,16 +58,6 @@ class ApplyResult:
     uploads: int = 0
     notes: list[str] = field(default_factory=list)
     writes: list[str] = field(default_factory=list)
-
-
-def plan_options(options: ApplyOptions) -> PlanOptions:
-    return PlanOptions(
-        prune=options.prune,
-        max_deletions=options.max_deletions,
-        allow_delete_all=options.allow_delete_all,
-        now_epoch_s=time.time(),
-        max_cache_entries=options.max_cache_entries,
-    )
 
 
 def apply(
@@ -94,14 +89,22 @@ def _apply(
             # we hold the lock, so an unfinished run is dead: record it so even when the
             # plan turns out empty (it died after its last write)
             targets.db.close_dead_runs(desired.environment)
-        live = read_live(targets, desired, prune=options.prune)
-        plan = make_plan(desired, live, plan_options(options))
+        live, plan = read_and_plan(targets, desired, _plan_options(options))
         log.planned(plan)
         if options.saved_plan is not None:
             plan = check_saved_plan(options.saved_plan, plan)
             log.planned(plan)
         refuse_blocked(plan)
         return Executor(desired, targets, plan, live, options, progress, log).run()
+
+
+def _plan_options(options: ApplyOptions) -> PlanOptions:
+    return plan_options(
+        prune=options.prune,
+        max_deletions=options.max_deletions,
+        allow_delete_all=options.allow_delete_all,
+        max_cache_entries=options.max_cache_entries,
+    )
 
 
 def check_saved_plan(saved: Plan, fresh: Plan) -> Plan:
@@ -145,14 +148,13 @@ class Executor:
         self.uploaded: list[VersionRow] = []
         # skill name -> the ownership nonce its upload request carries (syncbot.marker)
         self.nonces: dict[str, str] = {}
-        self._outcomes: list[dict[str, Any]] = []
-        self._outcomes_lock = threading.RLock()
+        self.journal = Journal(targets.db, enabled=not options.dry_run)
 
     def run(self) -> ApplyResult:
         if self.plan.is_empty:
             self.result.run_id = self.log.finish("noop", summary=self._summary())
             return self.result
-        self.result.run_id = self.log.start(self.plan.as_dict())
+        self.result.run_id = self.journal.run_id = self.log.start(self.plan.as_dict())
         try:
             self._run_phases()
         except BaseException as exc:
@@ -190,43 +192,23 @@ class Executor:
         self.progress(description)
         return value
 
-    def _journal(self, entry: dict[str, Any]) -> None:
-        self._journal_many([entry])
-
-    def _journal_many(self, entries: list[dict[str, Any]]) -> None:
-        if entries and self.result.run_id is not None and not self.options.dry_run:
-            self.targets.db.journal_many(self.result.run_id, entries)
-
-    def _journal_outcome(self, entry: dict[str, Any]) -> None:
-        """Upload outcomes are written in batches: each append rewrites the whole journal,
-        so one per upload made a first apply quadratic. Nothing is lost by a crash: every
-        upload is also recorded at once in skill_versions."""
-        with self._outcomes_lock:
-            self._outcomes.append(entry)
-            if len(self._outcomes) >= _OUTCOME_BATCH:
-                self._flush_outcomes()
-
-    def _flush_outcomes(self) -> None:
-        with self._outcomes_lock:
-            batch, self._outcomes = self._outcomes, []
-            self._journal_many(batch)
-
     # -- phase 1: API uploads and re-pins --------------------------------------------
     def _upload_phase(self) -> None:
         changes = [c for c in self.plan.by_target("api") if c.action != "delete"]
         for change in changes:
             if change.action == "repin":
-                self.placed[change.key] = (change.after["skill_id"], change.after["version_id"])
+                after = as_placement(change.after)
+                self.placed[change.key] = (after["skill_id"], after["version_id"])
         uploads = [c for c in changes if c.action in ("create", "update")]
         if uploads and self.targets.api is not None:
             self.nonces = {c.key: new_nonce() for c in uploads}
             # committed before the first request: a skill that comes back carrying one of
             # these nonces was made by this environment (adopted or pruned as a duplicate)
-            self._journal_many([_started(c, self.nonces[c.key]) for c in uploads])
+            self.journal.add_many([_started(c, self.nonces[c.key]) for c in uploads])
             try:
                 results = self.targets.api.map_concurrent(self._upload, uploads)
             finally:
-                self._flush_outcomes()
+                self.journal.flush()
             self._raise_upload_failures(uploads, results)
 
     def _upload(self, change: Change) -> None:
@@ -236,12 +218,12 @@ class Executor:
                 f"upload {skill.name} ({change.action})", lambda: self._send(change, skill)
             )
         except SyncbotError as exc:
-            self._journal_outcome(
+            self.journal.outcome(
                 {"op": "upload", "skill": skill.name, "outcome": "failed", "error": exc.message}
             )
             raise
         if placed is None:
-            placed = (str(change.after["skill_id"]), "(dry-run)")
+            placed = (as_placement(change.after)["skill_id"], "(dry-run)")
         self.placed[skill.name] = placed
 
     def _send(self, change: Change, skill: Skill) -> tuple[str, str]:
@@ -254,7 +236,7 @@ class Executor:
             )
             skill_id, version_id = created.id, version.address
         else:
-            skill_id = str(change.after["skill_id"])
+            skill_id = as_placement(change.after)["skill_id"]
             version_id = api.create_version(skill_id, skill.name, skill.files, nonce=nonce).address
         row = VersionRow(
             skill.name, skill_id, version_id, skill.content_sha256, commit=self.desired.commit
@@ -263,7 +245,7 @@ class Executor:
         self.targets.db.record_version(row)
         self.uploaded.append(row)
         self.result.uploads += 1
-        self._journal_outcome(
+        self.journal.outcome(
             {
                 "op": "upload",
                 "skill": skill.name,
@@ -296,7 +278,7 @@ class Executor:
     # -- phase 2: one database transaction -----------------------------------------
     def _database_phase(self) -> None:
         writes = self._db_writes()
-        if _has_db_writes(writes) or self.uploaded:
+        if writes.changes_rows or self.uploaded:
             run_id = self.result.run_id or 0
             try:
                 self._write(
@@ -306,7 +288,7 @@ class Executor:
             except SyncbotError as exc:
                 # rolled back: the journal says so, in its own statement after the rollback
                 with contextlib.suppress(SyncbotError):
-                    self._journal({"op": "db-commit", "outcome": "failed", "error": exc.message})
+                    self.journal.add({"op": "db-commit", "outcome": "failed", "error": exc.message})
                 raise
 
     def _db_writes(self) -> DbWrites:
@@ -317,23 +299,32 @@ class Executor:
             upsert_skills=[self._skill_row(c) for c in live_only if c.kind == "skill"],
             delete_skills=[c.key for c in db if c.kind == "skill" and c.action == "delete"],
             versions=list(self.uploaded),
-            upsert_routes=[_route_row(c.after) for c in live_only if c.kind == "route"],
+            upsert_routes=[
+                Route.from_dict(as_route_value(c.after)) for c in live_only if c.kind == "route"
+            ],
             delete_routes=[c.key for c in db if c.kind == "route" and c.action == "delete"],
-            upsert_rollouts=[self._rollout_row(c.key) for c in live_only if c.kind == "rollout"],
+            upsert_rollouts=[self._rollout_row(c) for c in live_only if c.kind == "rollout"],
             delete_rollouts=[c.key for c in db if c.kind == "rollout" and c.action == "delete"],
         )
 
     def _skill_row(self, change: Change) -> SkillRow:
         """The row the plan decided on, with the ids the uploads assigned."""
-        after = dict(change.after)
-        placed = self.placed.get(change.key)
-        if placed is not None:
-            after["skill_id"], after["version_id"] = placed
-        return SkillRow(name=change.key, commit=self.desired.commit, **after)
+        after = self._placed(change.key, as_skill_values(change.after))
+        return SkillRow.from_values(change.key, after, commit=self.desired.commit)
 
-    def _rollout_row(self, name: str) -> RolloutRow:
-        rollout = self.desired.rollouts[name]
-        return RolloutRow(name, rollout.basis_points, rollout.salt, commit=self.desired.commit)
+    def _placed(self, name: str, values: V) -> V:
+        """`values` with the ids this apply's uploads and re-pins assigned to the skill."""
+        placed = self.placed.get(name)
+        if placed is None:
+            return values
+        out = values.copy()
+        out["skill_id"], out["version_id"] = placed
+        return out
+
+    def _rollout_row(self, change: Change) -> RolloutRow:
+        after = as_rollout_value(change.after)
+        bp = parse_percentage(after["percentage"])
+        return RolloutRow(change.key, bp, after["salt"], commit=self.desired.commit)
 
     # -- phase 3: Redis, derived from the committed rows -----------------------------
     def _cache_phase(self) -> bool:
@@ -347,72 +338,37 @@ class Executor:
         try:
             self._write(
                 "update the cache and publish skills:changed",
-                lambda: self._send_cache(cache_changes),
+                self._send_cache,
             )
         except TargetError as exc:
             self.result.notes.append(f"cache not updated, run degraded: {exc.message}")
-            self._journal({"op": "cache", "outcome": "failed", "error": exc.message})
+            self.journal.add({"op": "cache", "outcome": "failed", "error": exc.message})
             return True
         return False
 
-    def _send_cache(self, changes: tuple[Change, ...]) -> int:
-        entries: dict[str, dict[str, Any]] = {}
-        for change in changes:
-            if change.kind == "entry" and change.action != "delete":
-                row = self._final_row(change.key)
-                entries[str(row["skill_id"])] = cache_entry(change.key, row)
-        deleted = [
-            str(c.before["skill_id"]) for c in changes if c.kind == "entry" and c.action == "delete"
-        ]
-        kinds = {c.kind for c in changes} | {c.kind for c in self.plan.by_target("db")}
-        routes = self._final_routes() if kinds & {"registry", "route", "skill"} else None
-        rollouts = self._final_rollouts() if kinds & {"rollouts", "rollout", "skill"} else None
+    def _send_cache(self) -> int:
+        write = self.plan.cache_write()
+        entries = {}
+        for name, entry in write.entries.items():
+            stored = self._placed(name, entry)
+            entries[stored["skill_id"]] = stored
         revision = self.targets.cache.write(
             self.desired.environment,
             entries=entries,
-            delete_ids=deleted,
-            routes=routes,
-            rollouts=rollouts,
+            delete_ids=write.delete_ids,
+            routes=write.routes,
+            rollouts=write.rollouts,
         )
-        self._journal(
+        self.journal.add(
             {"op": "cache", "outcome": "ok", "revision": revision, "entries": len(entries)}
         )
         return revision
-
-    def _final_row(self, name: str) -> dict[str, Any]:
-        """The skill's row as the database holds it after this apply's transaction."""
-        change = next(
-            (c for c in self.plan.by_target("db") if c.kind == "skill" and c.key == name), None
-        )
-        if change is not None:
-            return asdict(self._skill_row(change))
-        row = self.live.db.skills[name]
-        return {**live_row(row), "commit": row.commit}
-
-    def _present(self) -> set[str]:
-        kept = set(self.live.db.skills) - {
-            c.key for c in self.plan.by_target("db") if c.kind == "skill" and c.action == "delete"
-        }
-        return (kept | set(self.placed)) & set(self.desired.skills)
-
-    def _final_routes(self) -> list[dict[str, Any]]:
-        present = self._present()
-        routes = [r.as_dict() for r in self.desired.routes if r.skill in present]
-        return sorted(routes, key=lambda r: (r["skill"], r["category"]))
-
-    def _final_rollouts(self) -> dict[str, str]:
-        present = self._present()
-        return {
-            n: format_percentage(r.basis_points)
-            for n, r in sorted(self.desired.rollouts.items())
-            if n in present
-        }
 
     # -- phase 4: API deletions, last -------------------------------------------------
     def _delete_phase(self) -> None:
         api = self.targets.api
         for change in (c for c in self.plan.by_target("api") if c.action == "delete"):
-            skill_id = str(change.before["skill_id"])
+            skill_id = as_placement(change.before)["skill_id"]
             if api is not None:
                 self._delete(api, change.key, skill_id)
 
@@ -422,9 +378,9 @@ class Executor:
             self._write(f"delete API skill {name} ({skill_id})", lambda: api.delete_skill(skill_id))
         except SyncbotError as exc:
             with contextlib.suppress(SyncbotError):
-                self._journal({**entry, "outcome": "failed", "error": exc.message})
+                self.journal.add({**entry, "outcome": "failed", "error": exc.message})
             raise
-        self._journal({**entry, "outcome": "ok"})
+        self.journal.add({**entry, "outcome": "ok"})
 
 
 def _started(change: Change, nonce: str) -> dict[str, Any]:
@@ -435,24 +391,3 @@ def _started(change: Change, nonce: str) -> dict[str, Any]:
         "outcome": "started",
         "nonce": nonce,
     }
-
-
-def _route_row(value: dict[str, Any]) -> RouteRow:
-    patterns = tuple(Pattern(p["regex"], p["weight"]) for p in value["patterns"])
-    key = f"{value['skill']}:{value['category']}"
-    return RouteRow(
-        key, value["skill"], value["category"], value["priority"], value["min_confidence"], patterns
-    )
-
-
-def _has_db_writes(writes: DbWrites) -> bool:
-    return any(
-        (
-            writes.upsert_skills,
-            writes.delete_skills,
-            writes.upsert_routes,
-            writes.delete_routes,
-            writes.upsert_rollouts,
-            writes.delete_rollouts,
-        )
-    )

@@ -1,4 +1,4 @@
-"""Deterministic, monotonic rollout bucketing (SPEC 2.4).
+"""Deterministic, monotonic rollout bucketing (docs/algorithms.md).
 
 A unit (user, tenant ...) gets a bucket in 0..9999 from a salted SHA-256; it is in a
 rollout of `basis_points` (percentage × 100) iff its bucket is below that number. The

@@ -2,67 +2,47 @@
 
 Exit codes: 0 success or no changes; 1 user-facing error; 2 changes present (plan
 --detailed-exitcode); 3 internal error; 130 interrupted.
+
+This module is the top of the package: it builds the `syncbot` group, registers every
+command explicitly and holds the one top-level error handler. Nothing imports it but
+`__main__` and the console script.
 """
 
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import sys
 import traceback
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import click
 
 from syncbot import __version__
+from syncbot.commands import (
+    config_cmds,
+    demo_cmd,
+    emulator_cmd,
+    github_cmds,
+    import_cmd,
+    live_cmds,
+    new_cmd,
+    promote_cmd,
+)
+from syncbot.commands.common import (
+    EXIT_ERROR,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    App,
+    add_common_options,
+    set_verbosity,
+    verbosity,
+)
 from syncbot.errors import SyncbotError
-from syncbot.files.layout import find_repo_root
 from syncbot.redact import redact_text, register
 from syncbot.settings import Settings
-from syncbot.textsafe import for_log, for_terminal, visible
-
-EXIT_CHANGES = 2
-EXIT_INTERNAL = 3
-EXIT_INTERRUPTED = 130
-# set by the group callback so that the top-level handler knows whether to show causes
-_VERBOSE = [0]
-
-
-@dataclass
-class App:
-    start: Path = Path(".")  # --repo, or the current folder: where the root search begins
-    verbose: int = 0
-    quiet: bool = False
-    settings: Settings = field(default_factory=Settings)
-    _root: Path | None = field(default=None, repr=False)
-
-    @property
-    def repo(self) -> Path:
-        """The repository root, found on first use: commands that read no configuration
-        (emulator, doctor, status, db migrate, history) run anywhere."""
-        if self._root is None:
-            self._root = find_repo_root(self.start)
-        return self._root
-
-    def say(self, text: str = "", *, err: bool = False, commands: bool = False) -> None:
-        """Print with secrets masked and control characters escaped; only `commands=True`
-        (validate --format github) may print workflow commands."""
-        if not (self.quiet and not err):
-            safe = redact_text(text, self.settings.secrets())
-            click.echo(visible(safe) if commands else for_terminal(safe), err=err)
-
-    def progress(self, text: str) -> None:
-        if not self.quiet and sys.stderr.isatty():
-            click.echo(f"  … {for_log(redact_text(text, self.settings.secrets()))}", err=True)
-
-
-pass_app = click.make_pass_decorator(App)
-env_option = click.option(
-    "--env", "environment", help="Environment (default: $SYNCBOT_ENV or staging)."
-)
+from syncbot.textsafe import for_log, for_terminal
 
 
 @click.group(
@@ -90,12 +70,31 @@ env_option = click.option(
 @click.pass_context
 def cli(ctx: click.Context, repo: Path, verbose: int, quiet: bool) -> None:
     """Keep the Skills API, PostgreSQL and Redis equal to this configuration repository."""
-    _VERBOSE[0] = verbose
+    set_verbosity(verbose)
     ctx.obj = App(start=repo, verbose=verbose, quiet=quiet, settings=Settings.from_env())
 
 
-def _env(app: App, environment: str | None) -> str:
-    return environment or app.settings.environment
+COMMANDS: tuple[click.Command, ...] = (
+    config_cmds.validate_cmd,
+    config_cmds.schema_cmd,
+    config_cmds.routes_group,
+    config_cmds.rollout_group,
+    live_cmds.plan_cmd,
+    live_cmds.apply_cmd,
+    live_cmds.status_cmd,
+    live_cmds.doctor_cmd,
+    live_cmds.history_group,
+    live_cmds.db_group,
+    promote_cmd.promote_group,
+    import_cmd.import_cmd,
+    new_cmd.new_group,
+    demo_cmd.demo_cmd,
+    emulator_cmd.emulator_command,
+    github_cmds.github_group,
+)
+for _command in COMMANDS:
+    cli.add_command(_command)
+    add_common_options(_command)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -120,7 +119,7 @@ def run(argv: list[str] | None = None) -> int:
         click.echo(
             for_log(redact_text(f"error: {exc.format_message()}", settings_secrets)), err=True
         )
-        return 1
+        return EXIT_ERROR
     except click.exceptions.Abort:
         return EXIT_INTERRUPTED
     except KeyboardInterrupt:
@@ -137,7 +136,7 @@ def _report(
 ) -> int:
     message = exc.message if isinstance(exc, SyncbotError) else f"{type(exc).__name__}: {exc}"
     click.echo(for_log(redact_text(prefix + " ".join(message.split()), secrets)), err=True)
-    if _VERBOSE[0]:
+    if verbosity():
         detail = "".join(traceback.format_exception(exc))
         click.echo(for_terminal(redact_text(detail, secrets)), err=True)
     return code
@@ -157,65 +156,3 @@ def _log_through_redaction() -> None:
 
     safe_record.syncbot_safe = True  # type: ignore[attr-defined]
     logging.setLogRecordFactory(safe_record)
-
-
-def dump_json(value: Any) -> str:
-    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
-
-
-# The command modules register themselves on `cli`; imported here for their side effect.
-from syncbot.commands import (  # noqa: E402,F401
-    config_cmds,
-    demo_cmd,
-    import_cmd,
-    live_cmds,
-    new_cmd,
-    promote_cmd,
-)
-from syncbot.emulator.command import emulator_command  # noqa: E402
-from syncbot.github_cli import github_group  # noqa: E402
-
-cli.add_command(emulator_command)
-cli.add_command(github_group)
-
-
-def _more_verbose(ctx: click.Context, _param: click.Parameter, value: int) -> None:
-    app = ctx.find_object(App)
-    if app is not None and value:
-        app.verbose += value
-        _VERBOSE[0] = app.verbose
-
-
-def _quieter(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
-    app = ctx.find_object(App)
-    if app is not None and value:
-        app.quiet = True
-
-
-def _add_common_options(command: click.Command) -> None:
-    """-v and -q work after any subcommand too (`syncbot plan -v`), as users type them;
-    a command with options of its own by those names (the emulator's --quiet) keeps them."""
-    taken = {opt for param in command.params for opt in param.opts}
-    common = [
-        click.Option(
-            ["-v", "--verbose"],
-            count=True,
-            expose_value=False,
-            callback=_more_verbose,
-            help="More detail (errors: the cause chain).",
-        ),
-        click.Option(
-            ["-q", "--quiet"],
-            is_flag=True,
-            expose_value=False,
-            callback=_quieter,
-            help="Only errors.",
-        ),
-    ]
-    command.params += [option for option in common if not taken & set(option.opts)]
-    for sub in getattr(command, "commands", {}).values():
-        _add_common_options(sub)
-
-
-for _command in cli.commands.values():
-    _add_common_options(_command)

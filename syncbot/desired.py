@@ -6,12 +6,23 @@ pydantic file models, so the file formats can evolve without touching the sync e
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from syncbot.canonical import framed_sha256
+from syncbot.records import Pattern, Route, SkillMetadata, format_percentage
+
+__all__ = [
+    "DesiredState",
+    "Pattern",
+    "Rollout",
+    "RolloutPolicy",
+    "Route",
+    "Skill",
+    "SkillFile",
+    "content_sha256",
+    "format_percentage",
+]
 
 
 @dataclass(frozen=True, order=True)
@@ -33,59 +44,12 @@ def content_sha256(files: Iterable[SkillFile]) -> str:
 
 
 @dataclass(frozen=True)
-class Skill:
+class Skill(SkillMetadata):
+    """A skill folder of the repository: its metadata (keywords) and the files uploaded."""
+
     name: str
-    display_name: str
-    description: str
-    type: str
-    category: str
-    version: str
-    config: Mapping[str, Any]
-    critical: bool
     owners: tuple[str, ...]
     files: tuple[SkillFile, ...]
-    content_sha256: str
-
-    def metadata(self) -> dict[str, Any]:
-        """The platform metadata the database stores, in a stable JSON-friendly form."""
-        return {
-            "display_name": self.display_name,
-            "description": self.description,
-            "type": self.type,
-            "category": self.category,
-            "version": self.version,
-            "config": json.loads(json.dumps(dict(self.config), sort_keys=True)),
-            "critical": self.critical,
-            "content_sha256": self.content_sha256,
-        }
-
-
-@dataclass(frozen=True, order=True)
-class Pattern:
-    regex: str
-    weight: float = 1.0
-
-
-@dataclass(frozen=True)
-class Route:
-    skill: str
-    category: str
-    priority: int
-    min_confidence: float
-    patterns: tuple[Pattern, ...]
-
-    @property
-    def key(self) -> str:
-        return f"{self.skill}:{self.category}"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "skill": self.skill,
-            "category": self.category,
-            "priority": self.priority,
-            "min_confidence": self.min_confidence,
-            "patterns": [{"regex": p.regex, "weight": p.weight} for p in self.patterns],
-        }
 
 
 @dataclass(frozen=True)
@@ -116,9 +80,3 @@ class DesiredState:
     rollouts: Mapping[str, Rollout]
     policy: RolloutPolicy = field(default_factory=RolloutPolicy)
     max_deletions: int = 3
-
-
-def format_percentage(basis_points: int) -> str:
-    """25 for 2500, 12.5 for 1250: the canonical text of a percentage (Redis, plans)."""
-    whole, rest = divmod(basis_points, 100)
-    return str(whole) if rest == 0 else f"{whole}.{rest:02d}".rstrip("0")

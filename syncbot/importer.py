@@ -41,6 +41,7 @@ from syncbot.files.yamlsafe import split_front_matter
 from syncbot.live import ApiSkill, ApiVersion, DbState, RolloutRow, SkillRow, VersionRow
 from syncbot.marker import SKILL_MD, files_from_zip, read_marker
 from syncbot.plan import Change, Plan
+from syncbot.records import rollout_value
 from syncbot.scaffold import validate_overlay
 from syncbot.targets.postgres import Database, DbWrites
 from syncbot.yamledit import add_rollouts
@@ -369,25 +370,14 @@ def render(plan: ImportPlan, *, applied: bool) -> list[str]:
 def import_plan_record(plan: ImportPlan, commit: str | None) -> Plan:
     """The run record's plan: the database rows and rollouts the import writes."""
     changes = [
-        Change("db", "create", "skill", r.name, IMPORTED, None, _row_dict(r)) for r in plan.rows
+        Change("db", "create", "skill", r.name, IMPORTED, None, r.values()) for r in plan.rows
     ]
     changes += [
-        Change(
-            "db", "create", "rollout", r.name, IMPORTED, None, {"percentage": "0", "salt": r.name}
-        )
+        Change("db", "create", "rollout", r.name, IMPORTED, None, rollout_value(0, r.name))
         for r in plan.rows
     ]
     notes = tuple(f"import: {line}" for line in render(plan, applied=False))
     return Plan(plan.environment, commit, tuple(changes), notes=notes)
-
-
-def _row_dict(row: SkillRow) -> dict[str, object]:
-    return {
-        "skill_id": row.skill_id,
-        "version_id": row.version_id,
-        "display_name": row.display_name,
-        "content_sha256": row.content_sha256,
-    }
 
 
 # --------------------------------------------------------------------- 3. execute

@@ -7,7 +7,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from syncbot.desired import Pattern
+from syncbot.records import (
+    Route,
+    SkillMetadata,
+    SkillValues,
+    metadata_fields,
+    parse_timestamp,
+    skill_values,
+)
 
 
 @dataclass(frozen=True)
@@ -43,20 +50,36 @@ class ApiListing:
 
 
 @dataclass(frozen=True)
-class SkillRow:
+class SkillRow(SkillMetadata):
+    """A row of `skills`: which API skill and version a skill name is pinned to."""
+
     name: str
     skill_id: str
     version_id: str
-    display_name: str
-    description: str
-    type: str
-    category: str
-    version: str
-    config: Mapping[str, Any]
-    content_sha256: str
-    critical: bool
     updated_at: datetime | None = None
     commit: str | None = None
+
+    def values(self) -> SkillValues:
+        """The deployed values: what the plan compares (not its name or bookkeeping)."""
+        return skill_values(self.skill_id, self.version_id, self)
+
+    def as_row(self) -> dict[str, Any]:
+        """The JSON a database write carries."""
+        return {"name": self.name, **self.values()}
+
+    @classmethod
+    def from_values(
+        cls, name: str, values: Mapping[str, Any], commit: str | None = None, updated_at: Any = None
+    ) -> SkillRow:
+        """From `values()`/`as_row()` output, a plan's value or a database row."""
+        return cls(
+            name=name,
+            skill_id=values["skill_id"],
+            version_id=values["version_id"],
+            updated_at=parse_timestamp(updated_at),
+            commit=commit,
+            **metadata_fields(values),
+        )
 
 
 @dataclass(frozen=True)
@@ -68,15 +91,31 @@ class VersionRow:
     uploaded_at: datetime | None = None
     commit: str | None = None
 
+    def as_row(self) -> dict[str, Any]:
+        uploaded = self.uploaded_at.isoformat() if self.uploaded_at else None
+        return {
+            "skill_name": self.skill_name,
+            "skill_id": self.skill_id,
+            "version_id": self.version_id,
+            "content_sha256": self.content_sha256,
+            "uploaded_at": uploaded,
+            "commit": self.commit,
+        }
 
-@dataclass(frozen=True)
-class RouteRow:
-    key: str
-    skill: str
-    category: str
-    priority: int
-    min_confidence: float
-    patterns: tuple[Pattern, ...]
+    @classmethod
+    def from_row(cls, d: Mapping[str, Any]) -> VersionRow:
+        return cls(
+            d["skill_name"],
+            d["skill_id"],
+            d["version_id"],
+            d["content_sha256"],
+            parse_timestamp(d["uploaded_at"]),
+            d["commit"],
+        )
+
+
+# a route row is the route itself: its key is derived, never stored apart
+RouteRow = Route
 
 
 @dataclass(frozen=True)
@@ -86,6 +125,14 @@ class RolloutRow:
     salt: str
     changed_at: datetime | None = None
     commit: str | None = None
+
+    def as_row(self) -> dict[str, Any]:
+        return {"skill_name": self.skill_name, "basis_points": self.basis_points, "salt": self.salt}
+
+    @classmethod
+    def from_row(cls, d: Mapping[str, Any]) -> RolloutRow:
+        changed = parse_timestamp(d["changed_at"])
+        return cls(d["skill_name"], d["basis_points"], d["salt"], changed, d["commit"])
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from syncbot.desired import DesiredState
 from syncbot.errors import ConfigErrors, SyncbotError, TargetError
 from syncbot.files.gittree import GitTree
 from syncbot.files.load import CONFIG_FILE, LoadedRepo, build_desired, load_repo, read_repo
-from syncbot.files.source import SourceError, SourceFile
+from syncbot.files.source import ReadFiles, SourceError
 from syncbot.files.worktree import WorkTree
 from syncbot.lint.findings import Finding
 from syncbot.lint.validate import validate_and_load
@@ -68,7 +68,7 @@ def policy_at(repo: Path, ref: str) -> Policy:
         found = tree.read(CONFIG_FILE)
     finally:
         tree.repo.close()  # its git cat-file processes, at once rather than at exit
-    loaded, errors = read_repo(_Files(tree.commit, (found,) if found else ()))
+    loaded, errors = read_repo(ReadFiles(tree.commit, (found,) if found else ()))
     if errors:
         first = errors[0]
         raise SyncbotError(
@@ -92,17 +92,6 @@ def stricter_than_applied(repo: Path, desired: DesiredState, db: Database) -> De
         return judged_by(desired, policy_at(repo, commit))
     except (TargetError, SourceError):
         return desired
-
-
-@dataclass(frozen=True)
-class _Files:
-    """A Source of a few files already read (here: one syncbot.yaml)."""
-
-    commit: str | None
-    found: tuple[SourceFile, ...]
-
-    def files(self) -> tuple[SourceFile, ...]:
-        return self.found
 
 
 def load_desired(

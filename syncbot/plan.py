@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from syncbot.records import Payload, RolloutsValue, RouteValue, StoredEntry, as_placement
+
 Target = Literal["api", "db", "cache"]
 Action = Literal["create", "update", "delete", "repin"]
 
@@ -14,7 +16,7 @@ CHANGED = "changed in git"
 DRIFT = "drift in live"
 REMOVED = "removed from git"
 
-# API uploads, then the database, then the cache, then API deletions (SPEC section 5)
+# API uploads, then the database, then the cache, then API deletions (README, "The live contract")
 _PHASE = {"api": 0, "db": 1, "cache": 2}
 _KIND_ORDER = {"skill": 0, "route": 1, "rollout": 2, "entry": 3, "registry": 4, "rollouts": 5}
 
@@ -26,8 +28,8 @@ class Change:
     kind: str
     key: str
     reason: str
-    before: Any = None
-    after: Any = None
+    before: Payload | None = None
+    after: Payload | None = None
     detail: str = ""
     blocked: str | None = None
     # for a blocked change: when policy allows it (ISO 8601 UTC); None: never as planned
@@ -65,6 +67,21 @@ class Change:
 
 
 @dataclass(frozen=True)
+class CacheWrite:
+    """What an apply writes to Redis, decided by the planner.
+
+    In a plan, `entries` holds the entry of every skill the apply leaves in place (by
+    name; ids an upload assigns are pending until then) and `routes`/`rollouts` the
+    snapshot and hash after the apply; `Plan.cache_write` picks what the changes write.
+    """
+
+    entries: Mapping[str, StoredEntry] = field(default_factory=dict)
+    delete_ids: tuple[str, ...] = ()
+    routes: tuple[RouteValue, ...] | None = None
+    rollouts: RolloutsValue | None = None
+
+
+@dataclass(frozen=True)
 class Refusal:
     """A change apply will refuse, and from when it becomes allowed (None: never)."""
 
@@ -91,6 +108,9 @@ class Plan:
     # target -> why it could not be read: the plan says nothing about it, so it is not
     # "no changes" there
     uncompared: Mapping[str, str] = field(default_factory=dict)
+    # derived from the changes and the desired state: not part of the plan's JSON (apply
+    # always plans afresh and keeps a saved plan's changes only)
+    cache: CacheWrite | None = field(default=None, compare=False)
 
     @property
     def is_empty(self) -> bool:
@@ -112,6 +132,26 @@ class Plan:
 
     def by_target(self, target: Target) -> tuple[Change, ...]:
         return tuple(c for c in self.changes if c.target == target)
+
+    def cache_write(self) -> CacheWrite:
+        """What the cache changes of this plan write: entries in plan order, the deleted
+        entries' ids, and the snapshot or hash when a change can have altered them."""
+        cache = self.cache or CacheWrite()
+        changes = self.by_target("cache")
+        entries = {
+            c.key: cache.entries[c.key]
+            for c in changes
+            if c.kind == "entry" and c.action != "delete"
+        }
+        deleted = tuple(
+            as_placement(c.before)["skill_id"]
+            for c in changes
+            if c.kind == "entry" and c.action == "delete"
+        )
+        kinds = {c.kind for c in changes} | {c.kind for c in self.by_target("db")}
+        routes = cache.routes if kinds & {"registry", "route", "skill"} else None
+        rollouts = cache.rollouts if kinds & {"rollouts", "rollout", "skill"} else None
+        return CacheWrite(entries, deleted, routes, rollouts)
 
     def as_dict(self) -> dict[str, Any]:
         return {

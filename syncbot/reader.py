@@ -6,12 +6,39 @@ and the content of the few unknown API skills whose ownership the plan must deci
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
+from pathlib import Path
 
 from syncbot.desired import DesiredState
 from syncbot.errors import PolicyError, SyncbotError
+from syncbot.files.deployed import skill_files_at
 from syncbot.live import ApiListing, ApiVersion, DbState, LiveState, Provenance
+from syncbot.plan import Plan
+from syncbot.planner import PlanOptions, make_plan
+from syncbot.semantic import deployed_commits
 from syncbot.session import Targets
+
+
+def plan_options(
+    *, prune: bool, max_deletions: int | None, allow_delete_all: bool, max_cache_entries: int
+) -> PlanOptions:
+    """Options for a plan made now: the clock is read here, never by the planner."""
+    return PlanOptions(
+        prune=prune,
+        max_deletions=max_deletions,
+        allow_delete_all=allow_delete_all,
+        now_epoch_s=time.time(),
+        max_cache_entries=max_cache_entries,
+    )
+
+
+def read_and_plan(
+    targets: Targets, desired: DesiredState, options: PlanOptions
+) -> tuple[LiveState, Plan]:
+    """The one read-then-plan sequence: what `plan` shows is what `apply` executes."""
+    live = read_live(targets, desired, prune=options.prune)
+    return live, make_plan(desired, live, options)
 
 
 def read_live(targets: Targets, desired: DesiredState, *, prune: bool = False) -> LiveState:
@@ -151,3 +178,15 @@ def read_provenance(
         else:
             out[skill_id] = Provenance(marker=result, ours=journaled.get(result or ""))
     return out
+
+
+def read_deployed_files(
+    root: Path, plan: Plan, desired: DesiredState, live: LiveState
+) -> dict[str, dict[str, bytes]]:
+    """Skill name -> {path: bytes} at the commit that deployed it, for the skills whose
+    content the plan changes; a commit missing from the repository is left out (the
+    explanation says so)."""
+    found: dict[str, dict[str, bytes]] = {}
+    for sha, names in sorted(deployed_commits(plan, desired, live).items()):
+        found.update(skill_files_at(root, sha, names))
+    return found

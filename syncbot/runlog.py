@@ -12,6 +12,7 @@ Dry-runs are never recorded: they promise to write nothing, and a run row is a w
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from syncbot.plan import Plan
 from syncbot.targets.postgres import Database
 
 REFUSED = "refused"
+_OUTCOME_BATCH = 200
 
 
 def status_of(exc: BaseException) -> str:
@@ -105,3 +107,37 @@ class RunLog:
         """Record the run stopped by `exc`; never hides `exc` behind a recording error."""
         with contextlib.suppress(SyncbotError):
             self.finish(status_of(exc), error=one_line(exc), plan=plan, summary=summary)
+
+
+class Journal:
+    """The journal of one run: each mutation with its outcome, appended to its row.
+
+    Upload outcomes are written in batches: each append rewrites the whole journal, so
+    one per upload made a first apply quadratic. Nothing is lost by a crash: every upload
+    is also recorded at once in skill_versions. Safe to use from the upload threads.
+    """
+
+    def __init__(self, db: Database, *, enabled: bool) -> None:
+        self.db, self.enabled = db, enabled
+        self.run_id: int | None = None  # set once the run is started
+        self._outcomes: list[dict[str, Any]] = []
+        self._lock = threading.RLock()
+
+    def add(self, entry: dict[str, Any]) -> None:
+        self.add_many([entry])
+
+    def add_many(self, entries: list[dict[str, Any]]) -> None:
+        if entries and self.run_id is not None and self.enabled:
+            self.db.journal_many(self.run_id, entries)
+
+    def outcome(self, entry: dict[str, Any]) -> None:
+        """An upload outcome, written with the next batch."""
+        with self._lock:
+            self._outcomes.append(entry)
+            if len(self._outcomes) >= _OUTCOME_BATCH:
+                self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            batch, self._outcomes = self._outcomes, []
+            self.add_many(batch)

@@ -1,4 +1,4 @@
-"""Runtime settings read from the environment (SPEC section 6), with secrets kept out of repr."""
+"""Runtime settings read from the environment (docs/cli.md), with secrets kept out of repr."""
 
 from __future__ import annotations
 

@@ -25,10 +25,14 @@ WORDED = [
     ROOT / "bench" / "RESULTS.md",
     ROOT / "bench" / "run.py",
     *sorted((ROOT / ".github" / "workflows").glob("*.yml")),
+    # the package's docstrings and comments are read by whoever changes it; applied
+    # migrations are not here: their bytes are checksummed, and editing one (even a comment)
+    # would make every existing database refuse the bot
+    *sorted((ROOT / "syncbot").rglob("*.py")),
 ]
 
 
-@pytest.mark.parametrize("path", WORDED, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", WORDED, ids=lambda p: str(p.relative_to(ROOT)))
 def test_no_reference_outside_the_repository(path: Path) -> None:
     text = path.read_text("utf-8")
     found = [

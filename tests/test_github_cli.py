@@ -18,6 +18,7 @@ import httpx
 import pytest
 from click.testing import CliRunner, Result
 
+from syncbot.commands.github_cmds import github_group
 from syncbot.errors import TargetError
 from syncbot.github import (
     COMMENT_LIMIT,
@@ -27,7 +28,6 @@ from syncbot.github import (
     fit,
     marker_tag,
 )
-from syncbot.github_cli import github_group
 from syncbot.plan import Change, Plan
 from syncbot.render import render_markdown
 

@@ -22,10 +22,7 @@ def state(routes: int = 0, rollouts: int = 0) -> tuple[list[Skill], LiveState]:
     base = live(
         api(*[(f"id{i}", "v1") for i in range(len(NAMES))]),
         *rows,
-        routes={
-            f"{n}:legal": RouteRow(f"{n}:legal", n, "legal", 1, 0.5, (Pattern(n),))
-            for n in NAMES[:routes]
-        },
+        routes={f"{n}:legal": RouteRow(n, "legal", 1, 0.5, (Pattern(n),)) for n in NAMES[:routes]},
         rollouts={n: RolloutRow(n, 500, n) for n in NAMES[:rollouts]},
     )
     return skills, base

@@ -32,23 +32,23 @@ from syncbot.live import (
 )
 from syncbot.plan import CHANGED, DRIFT, NEW
 from syncbot.planner import PlanOptions, make_plan
-from syncbot.planner.skills import live_row
+from syncbot.records import as_placement
 
 
 def skill(name: str, body: str = "body") -> Skill:
     files = (SkillFile("SKILL.md", f"---\nname: {name}\n---\n{body}".encode()),)
     return Skill(
-        name,
-        name.title(),
-        "desc",
-        "code",
-        "analysis",
-        "1.0.0",
-        {},
-        False,
-        (),
-        files,
-        content_sha256(files),
+        name=name,
+        display_name=name.title(),
+        description="desc",
+        type="code",
+        category="analysis",
+        version="1.0.0",
+        config={},
+        critical=False,
+        owners=(),
+        files=files,
+        content_sha256=content_sha256(files),
     )
 
 
@@ -69,19 +69,8 @@ def desired(
 
 
 def row_for(s: Skill, skill_id: str = "skill_1", version_id: str = "v1") -> SkillRow:
-    m = s.metadata()
-    return SkillRow(
-        s.name,
-        skill_id,
-        version_id,
-        s.display_name,
-        s.description,
-        s.type,
-        s.category,
-        s.version,
-        m["config"],
-        s.content_sha256,
-        s.critical,
+    return SkillRow.from_values(
+        s.name, {"skill_id": skill_id, "version_id": version_id, **s.metadata()}
     )
 
 
@@ -117,7 +106,7 @@ def test_changed_content_uploads_a_new_version_to_the_same_skill() -> None:
     old, new = skill("alpha", "old"), skill("alpha", "new")
     plan = make_plan(desired(new), live(api(("skill_1", "v1")), row_for(old)))
     change = plan.by_target("api")[0]
-    assert (change.action, change.reason, change.after["skill_id"]) == (
+    assert (change.action, change.reason, as_placement(change.after)["skill_id"]) == (
         "update",
         CHANGED,
         "skill_1",
@@ -133,7 +122,7 @@ def test_revert_repins_an_earlier_upload_without_uploading() -> None:
     state = live(api(("skill_1", "v2")), row_for(new, version_id="v2"), versions=versions)
     plan = make_plan(desired(old), state)
     [change] = plan.by_target("api")
-    assert (change.action, change.after["version_id"]) == ("repin", "v1")
+    assert (change.action, as_placement(change.after)["version_id"]) == ("repin", "v1")
     assert "no upload" in change.detail
 
 
@@ -162,7 +151,7 @@ def _lost_create(provenance: Provenance | None) -> LiveState:
 def test_unknown_skill_made_by_our_lost_create_is_adopted_not_duplicated() -> None:
     ours = Provenance(marker="a" * 32, ours="alpha")
     [change] = make_plan(desired(skill("alpha")), _lost_create(ours)).by_target("api")
-    assert (change.action, change.after["skill_id"]) == ("update", "skill_lost")
+    assert (change.action, as_placement(change.after)["skill_id"]) == ("update", "skill_lost")
 
 
 @pytest.mark.parametrize(
@@ -264,22 +253,21 @@ def test_rollout_decrease_is_always_allowed() -> None:
 def test_route_edited_by_hand_is_drift() -> None:
     s = skill("alpha")
     route = Route("alpha", "legal", 1, 0.5, (Pattern("contract"),))
-    hand = RouteRow(route.key, "alpha", "legal", 1, 0.9, (Pattern("contract"),))
+    hand = RouteRow("alpha", "legal", 1, 0.9, (Pattern("contract"),))
     from syncbot.canonical import fingerprint
-    from syncbot.planner.config import route_value
 
     written = {f"db:route:{route.key}": fingerprint(route.as_dict())}
     state = live(api(("skill_1", "v1")), row_for(s), routes={route.key: hand}, written=written)
     [change] = make_plan(desired(s, routes=(route,)), state).by_target("db")
     assert (change.action, change.reason) == ("update", DRIFT)
-    assert route_value(hand) != route.as_dict()
+    assert hand.as_dict() != route.as_dict()
 
 
 def test_stale_cache_entry_is_drift_but_a_missing_one_is_not() -> None:
     s = skill("alpha")
     base = live(api(("skill_1", "v1")), row_for(s))
     assert make_plan(desired(s), base).is_empty  # expired entry: no change
-    stale = {"skill_1": {"name": "alpha", **live_row(row_for(s)), "description": "old"}}
+    stale = {"skill_1": {"name": "alpha", **row_for(s).values(), "description": "old"}}
     drifted = replace(base, cache=replace(base.cache, entries=stale))
     [change] = make_plan(desired(s), drifted).changes
     assert (change.target, change.kind, change.reason) == ("cache", "entry", DRIFT)

@@ -14,10 +14,9 @@ import pytest
 from syncbot.desired import Pattern
 from syncbot.errors import LockTimeoutError, PolicyError, TargetError
 from syncbot.live import RolloutRow, RouteRow, SkillRow, VersionRow
-from syncbot.targets import postgres
-from syncbot.targets.postgres import Database, DbWrites
+from syncbot.targets.postgres import Database, DbWrites, connection
 
-ALL_MIGRATIONS = [name for name, _ in postgres.migrations()]
+ALL_MIGRATIONS = [name for name, _ in connection.migrations()]
 
 ENV = "staging"
 
@@ -49,7 +48,7 @@ def version(row: SkillRow) -> VersionRow:
 
 def route(skill_name: str, priority: int = 1) -> RouteRow:
     patterns = (Pattern(f"{skill_name}.*review"), Pattern("contract", 0.6))
-    return RouteRow(f"{skill_name}:legal", skill_name, "legal", priority, 0.7, patterns)
+    return RouteRow(skill_name, "legal", priority, 0.7, patterns)
 
 
 def writes(names: list[str], commit: str = "c1", bp: int = 500) -> DbWrites:
@@ -121,8 +120,8 @@ def test_unmigrated_database_says_to_run_migrate(pg_url: str) -> None:
 
 
 def test_an_edited_migration_is_refused(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    edited = tuple((name, text + "\n-- edited") for name, text in postgres.migrations())
-    monkeypatch.setattr(postgres, "migrations", lambda: edited)
+    edited = tuple((name, text + "\n-- edited") for name, text in connection.migrations())
+    monkeypatch.setattr(connection, "migrations", lambda: edited)
     with pytest.raises(TargetError, match="edited after it was applied"):
         db.migrate()
 

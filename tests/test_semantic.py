@@ -37,9 +37,10 @@ from syncbot.live import (
 )
 from syncbot.plan import Plan
 from syncbot.planner import make_plan
+from syncbot.reader import read_deployed_files
 from syncbot.render import render_markdown, render_text, segments
 from syncbot.routing import SkillInfo, recommend
-from syncbot.semantic import MAX_DIFF_LINES, explain, read_deployed_files
+from syncbot.semantic import MAX_DIFF_LINES, explain
 
 ROUTE = "db:route:contract-analysis:legal_analysis"
 UPLOADED = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
@@ -61,7 +62,7 @@ def live_from(desired: DesiredState, commit: str | None) -> LiveState:
         for n, s in desired.skills.items()
     )
     routes = {
-        r.key: RouteRow(r.key, r.skill, r.category, r.priority, r.min_confidence, r.patterns)
+        r.key: RouteRow(r.skill, r.category, r.priority, r.min_confidence, r.patterns)
         for r in desired.routes
     }
     rollouts = {n: RolloutRow(n, r.basis_points, r.salt) for n, r in desired.rollouts.items()}
@@ -77,22 +78,8 @@ def live_from(desired: DesiredState, commit: str | None) -> LiveState:
 
 def _row(name: str, desired: DesiredState, commit: str | None) -> SkillRow:
     skill = desired.skills[name]
-    meta = skill.metadata()
-    return SkillRow(
-        name,
-        f"skill_{name}",
-        f"v_{name}_{commit}",
-        skill.display_name,
-        skill.description,
-        skill.type,
-        skill.category,
-        skill.version,
-        meta["config"],
-        skill.content_sha256,
-        skill.critical,
-        None,
-        commit,
-    )
+    ids = {"skill_id": f"skill_{name}", "version_id": f"v_{name}_{commit}"}
+    return SkillRow.from_values(name, {**ids, **skill.metadata()}, commit=commit)
 
 
 class Scenario:
@@ -209,7 +196,7 @@ def test_only_queries_a_moved_route_answers_are_routed_twice(
     tmp_path: Path, direct: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The prefilter and the Router shortcut give the brute-force answer."""
-    monkeypatch.setattr(semantic, "_DIRECT", direct)
+    monkeypatch.setattr(semantic.routes, "_DIRECT", direct)
     queries = ["Please review this agreement", "Draft an NDA for us", "review the nda draft"]
     scenario = Scenario(tmp_path, {"routes-queries.yaml": queries})
     registry = routes_with(priority=3, patterns=["review", "agreement"])

@@ -141,7 +141,7 @@ def test_the_combined_pr_comment_keeps_both_plans() -> None:
 
 def test_hostile_file_names_in_a_content_explanation_stay_in_code() -> None:
     """File names listed by the plan (a deployed commit may hold any name)."""
-    from syncbot.semantic import _files_line
+    from syncbot.semantic.skills import _files_line
 
     names = [f"f{i}-{text}" for i, text in enumerate(CORPUS)]
     old = {name: b"old" for name in names[::2]}

@@ -1,1 +1,2 @@
-"""Click commands, one module per family; each registers itself on `syncbot.cli.cli`."""
+"""Click commands, one module per family. Each defines plain commands and groups and
+imports only `commands.common` and the layers below; `syncbot.cli` registers them."""

@@ -9,7 +9,7 @@ from typing import Any, TextIO
 import click
 
 from syncbot.bucketing import bucket, in_rollout
-from syncbot.cli import App, _env, cli, dump_json, env_option, pass_app
+from syncbot.commands.common import App, dump_json, env_of, env_option, pass_app
 from syncbot.desired import format_percentage
 from syncbot.errors import SyncbotError
 from syncbot.files.schemas import write_json_schemas
@@ -21,7 +21,7 @@ from syncbot.promote.rollout_edit import edit_rollout, parse_percentage, write_a
 from syncbot.routing import MAX_QUERY_LENGTH, SkillInfo, recommend
 
 
-@cli.command("validate")
+@click.command("validate")
 @click.option("--base", "base_ref", help="Also check changes against this git revision.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text")
 @pass_app
@@ -39,7 +39,7 @@ def validate_cmd(app: App, base_ref: str | None, fmt: str) -> int:
     return 1 if any(f.severity == "error" for f in findings) else 0
 
 
-@cli.command("schema")
+@click.command("schema")
 @click.option(
     "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("schemas")
 )
@@ -51,7 +51,7 @@ def schema_cmd(app: App, out_dir: Path) -> int:
     return 0
 
 
-@cli.group("routes")
+@click.group("routes")
 def routes_group() -> None:
     """Routing tools for authors."""
 
@@ -108,7 +108,7 @@ def _refuse_unsafe_patterns(findings: list[Finding]) -> None:
         )
 
 
-@cli.group("rollout")
+@click.group("rollout")
 def rollout_group() -> None:
     """Rollout tools for authors."""
 
@@ -155,7 +155,7 @@ def rollout_bucket(
     """
     if (unit_id is None) == (units_file is None):
         raise click.UsageError("give one UNIT_ID or --units FILE")
-    env = _env(app, environment)
+    env = env_of(app, environment)
     units = [unit_id] if unit_id is not None else _read_units(units_file)
     where, basis_points, salt, notes = _rollout_of(app, skill, env, live, fmt == "json")
     if fmt == "json":
@@ -229,7 +229,7 @@ def rollout_set(app: App, skill: str, percent: str, environment: str | None, dry
       syncbot rollout set contract-analysis-ro 0 --env production     # turn it off now
       syncbot rollout set nda-drafting 25 --env production --dry-run
     """
-    env = _env(app, environment)
+    env = env_of(app, environment)
     edit = edit_rollout(open_source(app.repo, None), env, skill, parse_percentage(percent))
     if not edit.changed:
         where = f"{skill} in {env} is already at {format_percentage(edit.new_basis_points)}%"

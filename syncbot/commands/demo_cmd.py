@@ -15,14 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-import psycopg
-import redis
 
 from syncbot.applier import ApplyOptions, apply
-from syncbot.cli import App, cli, dump_json, pass_app
+from syncbot.commands.common import App, dump_json, pass_app
 from syncbot.commands.live_cmds import result_line
 from syncbot.emulator.server import EmulatorServer
-from syncbot.errors import TargetError
 from syncbot.lint.validate import render_findings, validate
 from syncbot.ops import actor, load_desired, open_source, status
 from syncbot.promote.report import render_text as render_promote
@@ -30,6 +27,7 @@ from syncbot.promote.run import promote
 from syncbot.render import render_text
 from syncbot.session import open_targets
 from syncbot.settings import Settings
+from syncbot.targets.admin import drop_keys, prepare_schema, with_search_path
 from syncbot.targets.postgres import Database
 
 DEMO_KEY = "demo-key-not-a-secret"
@@ -56,46 +54,23 @@ class DemoPlace:
         return f"syncbot-demo:{self.environment}:"
 
 
-def prepare_schema(place: DemoPlace) -> str:
-    """Create (or, for a fresh demo, recreate) the schema; return a URL that uses it."""
-    try:
-        with psycopg.connect(place.database_url, connect_timeout=5, autocommit=True) as conn:
-            if place.fresh:
-                conn.execute(f'DROP SCHEMA IF EXISTS "{place.schema}" CASCADE')
-            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{place.schema}"')
-    except psycopg.Error as exc:
-        message = f"cannot prepare the demo schema: {exc}".splitlines()[0]
-        raise TargetError("database", message) from exc
-    sep = "&" if "?" in place.database_url else "?"
-    return f"{place.database_url}{sep}options=-csearch_path%3D{place.schema}"
-
-
-def clear_prefix(place: DemoPlace) -> None:
-    try:
-        with redis.Redis.from_url(place.redis_url, socket_timeout=2) as client:
-            keys = list(client.scan_iter(match=f"{place.prefix}*", count=500))
-            if keys:
-                client.unlink(*keys)
-    except redis.RedisError as exc:
-        raise TargetError("cache", f"cannot prepare the demo keys: {exc}") from exc
-
-
 def demo_settings(base: Settings, place: DemoPlace, emulator_url: str) -> Settings:
     if place.fresh:
-        clear_prefix(place)
+        drop_keys(place.redis_url, place.prefix, what="the demo keys")
+    prepare_schema(place.database_url, place.schema, fresh=place.fresh, what="the demo schema")
     return dataclasses.replace(
         base,
         api_key=DEMO_KEY,
         base_url=emulator_url,
         skills_enabled=True,
-        database_url=prepare_schema(place),
+        database_url=with_search_path(place.database_url, place.schema),
         redis_url=place.redis_url,
         redis_prefix=place.prefix,
         environment=place.environment,
     )
 
 
-@cli.command("demo")
+@click.command("demo")
 @click.option(
     "--env", "environments", multiple=True, default=("staging", "production"), show_default=True
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from syncbot import importer
-from syncbot.cli import App, _env, cli, env_option, pass_app
+from syncbot.commands.common import App, env_of, env_option, pass_app
 from syncbot.errors import SyncbotError
 from syncbot.files.load import rollout_file
 from syncbot.files.worktree import WorkTree
@@ -18,7 +18,7 @@ from syncbot.targets.postgres import Database
 from syncbot.targets.skills_api import SkillsApiClient
 
 
-@cli.command("import")
+@click.command("import")
 @env_option
 @click.option(
     "--skill",
@@ -53,7 +53,7 @@ def import_cmd(
       syncbot import --env staging
       syncbot import --env staging --skill contract-analysis-ro --yes
     """
-    env = _env(app, environment)
+    env = env_of(app, environment)
     loaded, _ = load_config(app.repo, env)
     settings = app.settings
     _require(settings)

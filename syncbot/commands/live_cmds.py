@@ -3,31 +3,34 @@
 from __future__ import annotations
 
 import json
-import time
+from contextlib import suppress
 from pathlib import Path
 
 import click
 
 from syncbot.applier import ApplyOptions, ApplyResult, apply
-from syncbot.cli import EXIT_CHANGES, App, _env, cli, dump_json, env_option, pass_app
+from syncbot.commands.common import EXIT_CHANGES, App, dump_json, env_of, env_option, pass_app
 from syncbot.desired import DesiredState
 from syncbot.errors import PolicyError, SyncbotError, TargetError
 from syncbot.history import render_list, render_show, run_dict, show_dict
 from syncbot.live import LiveState
 from syncbot.ops import (
     actor,
+    defined_environment_check,
+    doctor,
     load_config,
     load_desired,
     record_invalid_config,
+    served_environment_check,
     status,
     stricter_than_applied,
 )
 from syncbot.plan import Plan
-from syncbot.planner import PlanOptions, make_plan
-from syncbot.reader import read_live
+from syncbot.planner import PlanOptions
+from syncbot.reader import plan_options, read_and_plan, read_deployed_files
 from syncbot.redact import redact_data
 from syncbot.render import render_plan, render_text
-from syncbot.semantic import explain, read_deployed_files
+from syncbot.semantic import explain
 from syncbot.session import Targets, open_targets
 from syncbot.targets.postgres import Database
 
@@ -41,7 +44,7 @@ allow_delete_all_option = click.option(
 )
 
 
-@cli.command("plan")
+@click.command("plan")
 @env_option
 @click.option(
     "--ref", help="Read the configuration from this git revision instead of the work tree."
@@ -88,19 +91,17 @@ def plan_cmd(
       syncbot plan --base origin/main   # rollouts judged by main's policy too
       syncbot plan --out plan.json && syncbot apply --plan plan.json
     """
-    env = _env(app, environment)
+    env = env_of(app, environment)
     loaded, desired = load_config(app.repo, env, ref, base=base_ref)
-    options = PlanOptions(
+    options = plan_options(
         prune=prune,
         max_deletions=max_deletions,
         allow_delete_all=allow_delete_all,
-        now_epoch_s=time.time(),
         max_cache_entries=app.settings.max_cache_size,
     )
     with open_targets(app.settings) as targets:
         desired = stricter_than_applied(app.repo, desired, targets.db)
-        live = read_live_or_report(app, targets, desired, fmt, prune=prune)
-    plan = make_plan(desired, live, options)
+        live, plan = read_and_plan_or_report(app, targets, desired, fmt, options)
     if out_file is not None:
         out_file.write_text(
             json.dumps(redact_data(plan.as_dict()), indent=2, sort_keys=True, default=str) + "\n"
@@ -114,13 +115,14 @@ def plan_cmd(
     return EXIT_CHANGES if (detailed_exitcode and not plan.is_empty) else 0
 
 
-def read_live_or_report(
-    app: App, targets: Targets, desired: DesiredState, fmt: str, *, prune: bool
-) -> LiveState:
-    """The live state; when a system cannot be read, the plan output still says which
-    one was not compared (a PR comment or drift issue then shows it) before exit 1."""
+def read_and_plan_or_report(
+    app: App, targets: Targets, desired: DesiredState, fmt: str, options: PlanOptions
+) -> tuple[LiveState, Plan]:
+    """The live state and the plan (as apply makes them); when a system cannot be read,
+    the plan output still says which one was not compared (a PR comment or drift issue
+    then shows it) before exit 1."""
     try:
-        return read_live(targets, desired, prune=prune)
+        return read_and_plan(targets, desired, options)
     except TargetError as exc:
         why = exc.message.removeprefix(f"{exc.target}: ")
         stub = Plan(desired.environment, desired.commit, (), uncompared={exc.target: why})
@@ -143,7 +145,7 @@ def refuse_unusable(plan: Plan) -> None:
         raise SyncbotError("plan incomplete: " + "; ".join(unknown))
 
 
-@cli.command("apply")
+@click.command("apply")
 @env_option
 @click.option("--ref", help="Apply the configuration of this git revision.")
 @click.option(
@@ -184,7 +186,7 @@ def apply_cmd(
       syncbot apply --plan plan.json
     """
     saved = load_saved_plan(plan_file) if plan_file else None
-    env = saved.environment if saved else _env(app, environment)
+    env = saved.environment if saved else env_of(app, environment)
     ref = saved.commit if saved else ref
     try:
         desired = load_desired(app.repo, env, ref, full_check=True)
@@ -246,17 +248,13 @@ def result_line(result: ApplyResult) -> str:
     return f"{verb} {counts}; status {result.status}"
 
 
-@cli.command("status")
+@click.command("status")
 @env_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @pass_app
 def status_cmd(app: App, environment: str | None, fmt: str) -> int:
     """Health of the API, database and cache, counts and the last run."""
-    from contextlib import suppress
-
-    from syncbot.ops import defined_environment_check, served_environment_check
-
-    env = _env(app, environment)
+    env = env_of(app, environment)
     with open_targets(app.settings) as targets:
         doc = status(targets, env)
         checks = [served_environment_check(targets.db, env)] if doc["database"]["healthy"] else []
@@ -286,18 +284,16 @@ def status_cmd(app: App, environment: str | None, fmt: str) -> int:
     return 0 if doc["healthy"] else 1
 
 
-@cli.command("doctor")
+@click.command("doctor")
 @env_option
 @pass_app
 def doctor_cmd(app: App, environment: str | None) -> int:
     """Check each environment variable and each connection, with a fix for each failure."""
-    from syncbot.ops import doctor  # imported here: the module's imports are shared ground
-
     try:
         repo: Path | None = app.repo
     except SyncbotError:
         repo = None  # outside a configuration repository: no syncbot.yaml to check against
-    checks = doctor(app.settings, _env(app, environment), repo)
+    checks = doctor(app.settings, env_of(app, environment), repo)
     for check in checks:
         mark = ("warn" if check.warn else "ok  ") if check.ok else "FAIL"
         app.say(
@@ -312,7 +308,7 @@ history_format = click.option(
 )
 
 
-@cli.group("history", invoke_without_command=True)
+@click.group("history", invoke_without_command=True)
 @env_option
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @history_format
@@ -333,7 +329,7 @@ def history_group(ctx: click.Context, environment: str | None, limit: int, fmt: 
     app = ctx.find_object(App)
     assert app is not None
     with _history_db(app) as db:
-        runs = db.list_runs(_env(app, environment), limit)
+        runs = db.list_runs(env_of(app, environment), limit)
     if fmt == "json":
         app.say(dump_json([run_dict(run) for run in runs]))
     else:
@@ -385,7 +381,7 @@ def _history_db(app: App) -> Database:
     return Database(app.settings.database_url)
 
 
-@cli.group("db")
+@click.group("db")
 def db_group() -> None:
     """Database maintenance."""
 

@@ -7,14 +7,14 @@ from pathlib import Path
 import click
 
 from syncbot import scaffold
-from syncbot.cli import App, cli, pass_app
+from syncbot.commands.common import App, pass_app
 from syncbot.errors import SyncbotError
 from syncbot.files.load import read_repo, rollout_file
 from syncbot.files.worktree import WorkTree
 from syncbot.yamledit import add_rollouts, add_routes
 
 
-@cli.group("new")
+@click.group("new")
 def new_group() -> None:
     """Create configuration from templates that pass validate."""
 

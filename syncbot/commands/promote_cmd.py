@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import click
 
-from syncbot.cli import EXIT_CHANGES, App, _env, cli, dump_json, env_option
+from syncbot.commands.common import EXIT_CHANGES, App, dump_json, env_of, env_option
 from syncbot.errors import SyncbotError
 from syncbot.github import GitHubSettings
 from syncbot.promote import report as out
@@ -24,7 +24,7 @@ def _database(app: App) -> Database:
     return Database(app.settings.database_url)
 
 
-@cli.group("promote", invoke_without_command=True)
+@click.group("promote", invoke_without_command=True)
 @env_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
 @click.option(
@@ -64,7 +64,7 @@ def promote_group(
         return 0
     app = ctx.find_object(App)
     assert app is not None
-    env, now = _env(app, environment), datetime.now(UTC)
+    env, now = env_of(app, environment), datetime.now(UTC)
     outcomes: list[str] = []
     with _database(app) as db:
         if open_prs:
@@ -107,7 +107,7 @@ def promote_history(
     app = ctx.find_object(App)
     assert app is not None
     parent = ctx.parent.params.get("environment") if ctx.parent else None
-    env = _env(app, environment or parent)
+    env = env_of(app, environment or parent)
     with _database(app) as db:
         db.ensure_migrated()
         evaluations = store.history(db, env, skill, limit)

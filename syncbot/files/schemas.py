@@ -59,7 +59,7 @@ MAX_SOAK_HOURS = 10 * 366 * 24
 MAX_DELETIONS_CAP = 100_000
 
 
-# --- registry/*.yaml (2.3) -------------------------------------------------------------------
+# --- registry/*.yaml -----------------------------------------------------------------------
 
 
 class PatternModel(_Model):
@@ -109,7 +109,7 @@ class RegistryFile(_Model):
     routes: list[RouteModel] = Field(description="The routes of this file.")
 
 
-# --- rollouts/<environment>.yaml (2.4) -------------------------------------------------------
+# --- rollouts/<environment>.yaml -----------------------------------------------------------
 
 
 def _check_percentage(value: float) -> float:
@@ -168,7 +168,7 @@ class RoutesQueriesFile(RootModel[list[Query]]):
     model_config = _STRICT
 
 
-# --- syncbot.yaml (2.5) ----------------------------------------------------------------------
+# --- syncbot.yaml --------------------------------------------------------------------------
 
 
 # The PromQL templates name the environment and the window as $environment and $window

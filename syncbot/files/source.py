@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Protocol
 
 from syncbot.errors import SyncbotError
@@ -116,3 +117,15 @@ class Source(Protocol):
 
 class SourceError(SyncbotError):
     """The tree cannot be read: an unknown git revision, or not a git repository."""
+
+
+@dataclass(frozen=True)
+class ReadFiles:
+    """A Source of a few files already read (one syncbot.yaml, a rollouts file): for
+    commands that need only those and must not read every skill of a large repository."""
+
+    commit: str | None
+    found: tuple[SourceFile, ...]
+
+    def files(self) -> tuple[SourceFile, ...]:
+        return self.found

@@ -1,4 +1,4 @@
-"""`syncbot validate`: every rule of SPEC section 3, all problems reported in one run."""
+"""`syncbot validate`: every rule (README, validate section), all problems reported in one run."""
 
 from __future__ import annotations
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import cast
 
 from syncbot.canonical import fingerprint
 from syncbot.desired import DesiredState, Skill
 from syncbot.live import LiveState, SkillRow
-from syncbot.plan import DRIFT, NEW, REMOVED, Change, Plan, sorted_changes
+from syncbot.plan import DRIFT, NEW, REMOVED, CacheWrite, Change, Plan, sorted_changes
 from syncbot.planner.cache import plan_entries, plan_snapshot
 from syncbot.planner.config import plan_rollouts, plan_routes
 from syncbot.planner.context import Context, PlanOptions
@@ -24,6 +24,14 @@ from syncbot.planner.skills import (
     plan_orphans,
     plan_removed,
 )
+from syncbot.records import (
+    CacheEntryValue,
+    SkillValues,
+    StoredEntry,
+    as_placement,
+    cache_entry,
+    rollouts_value,
+)
 
 __all__ = ["PlanOptions", "make_plan"]
 
@@ -38,7 +46,7 @@ def make_plan(desired: DesiredState, live: LiveState, options: PlanOptions | Non
     notes += not_ours(ctx, placements)
     present = set(placements)
     db += plan_routes(ctx, present) + plan_rollouts(ctx, present)
-    cache = _plan_cache(ctx, placements, api + db, notes)
+    cache, payload = _plan_cache(ctx, placements, api + db, notes)
     changes = _guard_listing(ctx, api, notes) + db + cache
     return Plan(
         environment=desired.environment,
@@ -48,6 +56,7 @@ def make_plan(desired: DesiredState, live: LiveState, options: PlanOptions | Non
         notes=tuple(notes),
         api_enabled=ctx.api_enabled,
         uncompared=_uncompared(live),
+        cache=payload,
     )
 
 
@@ -135,10 +144,10 @@ def _guard_listing(ctx: Context, api: list[Change], notes: list[str]) -> list[Ch
 
 def _plan_cache(
     ctx: Context, placements: dict[str, Placement], changes: list[Change], notes: list[str]
-) -> list[Change]:
+) -> tuple[list[Change], CacheWrite | None]:
     if not ctx.live.cache.available:
         notes.append(f"cache not compared: {ctx.live.cache.error or 'unreachable'}")
-        return []
+        return [], None
     rows = {n: desired_row(ctx.desired.skills[n], p) for n, p in placements.items()}
     db_changes = {c.key: c for c in changes if c.kind == "skill"}
     entries, cap_notes = plan_entries(ctx, rows, db_changes, bool(changes))
@@ -149,15 +158,30 @@ def _plan_cache(
     )
     rollouts = {n: r.basis_points for n, r in ctx.desired.rollouts.items() if n in placements}
     touched = any(c.target == "db" for c in changes)
-    return entries + _deleted_entries(ctx, changes) + plan_snapshot(ctx, routes, rollouts, touched)
+    rewritten = {c.key for c in changes if c.target == "db" and c.kind == "skill"}
+    payload = CacheWrite(
+        {n: _stored(ctx, n, rows[n], n in rewritten) for n in rows},
+        routes=tuple(routes),
+        rollouts=rollouts_value(rollouts),
+    )
+    cache = entries + _deleted_entries(ctx, changes) + plan_snapshot(ctx, routes, rollouts, touched)
+    return cache, payload
+
+
+def _stored(ctx: Context, name: str, values: SkillValues, changed: bool) -> StoredEntry:
+    """The entry as Redis will hold it: the row after the apply, with its commit."""
+    row = ctx.live.db.skills.get(name)
+    commit = ctx.desired.commit if changed or row is None else row.commit
+    return {**cache_entry(name, values), "commit": commit}
 
 
 def _deleted_entries(ctx: Context, changes: list[Change]) -> list[Change]:
     out: list[Change] = []
     for change in changes:
         if change.target == "db" and change.kind == "skill" and change.action == "delete":
-            entry: Any = ctx.live.cache.entries.get(str(change.before["skill_id"]))
+            entry = ctx.live.cache.entries.get(as_placement(change.before)["skill_id"])
             if entry is not None:
+                before = cast(CacheEntryValue, dict(entry))
                 out.append(
                     Change(
                         "cache",
@@ -165,7 +189,7 @@ def _deleted_entries(ctx: Context, changes: list[Change]) -> list[Change]:
                         "entry",
                         change.key,
                         REMOVED,
-                        entry,
+                        before,
                         None,
                         blocked=change.blocked,
                     )

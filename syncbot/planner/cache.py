@@ -5,23 +5,25 @@ A missing skill entry is not drift (entries expire); an entry with other content
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from syncbot.canonical import fingerprint
-from syncbot.desired import format_percentage
 from syncbot.plan import DRIFT, Change
 from syncbot.planner.context import Context
-
-
-def cache_entry(name: str, row: Mapping[str, Any]) -> dict[str, Any]:
-    """The JSON stored at skill:cache:<skill_id>: the skill's database row (minus timestamps)."""
-    return {"name": name, **{k: v for k, v in row.items() if k not in ("updated_at",)}}
+from syncbot.records import (
+    RouteValue,
+    SkillValues,
+    SnapshotValue,
+    cache_entry,
+    comparable_entry,
+    rollouts_value,
+)
 
 
 def plan_entries(
     ctx: Context,
-    rows: Mapping[str, dict[str, Any]],
+    rows: Mapping[str, SkillValues],
     db_changes: Mapping[str, Change],
     any_change: bool,
 ) -> tuple[list[Change], list[str]]:
@@ -29,7 +31,7 @@ def plan_entries(
     changes: list[Change] = []
     for name in sorted(rows):
         row = rows[name]
-        live = ctx.live.cache.entries.get(str(row["skill_id"]))
+        live = ctx.live.cache.entries.get(row["skill_id"])
         want = cache_entry(name, row)
         db_change = db_changes.get(name)
         if db_change is not None:
@@ -40,13 +42,22 @@ def plan_entries(
                     "entry",
                     name,
                     db_change.reason,
-                    _strip(live),
+                    comparable_entry(live),
                     want,
                 )
             )
-        elif live is not None and _strip(live) != want:
+        elif live is not None and comparable_entry(live) != want:
             changes.append(
-                Change("cache", "update", "entry", name, DRIFT, _strip(live), want, "stale entry")
+                Change(
+                    "cache",
+                    "update",
+                    "entry",
+                    name,
+                    DRIFT,
+                    comparable_entry(live),
+                    want,
+                    "stale entry",
+                )
             )
         elif live is None and ctx.live.db.cache_behind:
             detail = "the last apply that changed the database could not write the cache"
@@ -56,14 +67,6 @@ def plan_entries(
                 Change("cache", "create", "entry", name, "keep warm (critical)", None, want)
             )
     return _cap(changes, ctx.options.max_cache_entries)
-
-
-def _strip(entry: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    return (
-        None
-        if entry is None
-        else {k: v for k, v in entry.items() if k not in ("updated_at", "commit")}
-    )
 
 
 def _cap(changes: list[Change], limit: int) -> tuple[list[Change], list[str]]:
@@ -78,22 +81,18 @@ def _cap(changes: list[Change], limit: int) -> tuple[list[Change], list[str]]:
 
 
 def plan_snapshot(
-    ctx: Context, routes: list[dict[str, Any]], rollouts: Mapping[str, int], db_touched: bool
+    ctx: Context, routes: list[RouteValue], rollouts: Mapping[str, int], db_touched: bool
 ) -> list[Change]:
     changes: list[Change] = []
     live_routes = (ctx.live.cache.registry or {}).get("routes")
     if live_routes != routes:
         reason = "derived from the database" if db_touched else DRIFT
-        before = (
-            None
-            if live_routes is None
-            else {"routes": len(live_routes), "sha": fingerprint(live_routes)}
-        )
-        after = {"routes": len(routes), "sha": fingerprint(routes)}
+        before = None if live_routes is None else _snapshot_value(live_routes)
+        after = _snapshot_value(routes)
         changes.append(
             Change("cache", "update", "registry", "skills:registry", reason, before, after)
         )
-    wanted = {name: format_percentage(bp) for name, bp in sorted(rollouts.items())}
+    wanted = rollouts_value(rollouts)
     if dict(ctx.live.cache.rollouts) != wanted:
         key = f"skills:rollouts:{ctx.desired.environment}"
         reason = "derived from the database" if db_touched else DRIFT
@@ -109,3 +108,7 @@ def plan_snapshot(
             )
         )
     return changes
+
+
+def _snapshot_value(routes: Sequence[Any]) -> SnapshotValue:
+    return {"routes": len(routes), "sha": fingerprint(routes)}

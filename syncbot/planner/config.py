@@ -1,4 +1,4 @@
-"""Planning rules for routes and rollouts, including the rollout policy of SPEC 2.5."""
+"""Planning rules for routes and rollouts, including the rollout policy (steps and soak)."""
 
 from __future__ import annotations
 
@@ -7,31 +7,18 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from syncbot.desired import Rollout, format_percentage
-from syncbot.live import RolloutRow, RouteRow
+from syncbot.desired import Rollout
+from syncbot.live import RolloutRow
 from syncbot.plan import NEW, REMOVED, Change
 from syncbot.planner.context import Context
 from syncbot.planner.guards import guard_deletions
-
-
-def route_value(row: RouteRow) -> dict[str, Any]:
-    return {
-        "skill": row.skill,
-        "category": row.category,
-        "priority": row.priority,
-        "min_confidence": row.min_confidence,
-        "patterns": [{"regex": p.regex, "weight": p.weight} for p in row.patterns],
-    }
+from syncbot.records import format_percentage, rollout_value
 
 
 def plan_routes(ctx: Context, present: Set[str]) -> list[Change]:
     desired = {r.key: r.as_dict() for r in ctx.desired.routes if r.skill in present}
-    live = {key: route_value(row) for key, row in ctx.live.db.routes.items()}
+    live = {key: row.as_dict() for key, row in ctx.live.db.routes.items()}
     return guard_deletions(ctx, "route", len(live), _diff("route", desired, live, ctx))
-
-
-def rollout_value(basis_points: int, salt: str) -> dict[str, Any]:
-    return {"percentage": format_percentage(basis_points), "salt": salt}
 
 
 def plan_rollouts(ctx: Context, present: Set[str]) -> list[Change]:

@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from syncbot.plan import Change
 from syncbot.planner.context import Context
+from syncbot.records import as_route_value
 
 _WHERE = {
     "route": "registry/*.yaml",
@@ -39,8 +40,9 @@ def guard_deletions(
     creates = [c for c in changes if c.action == "create" and c.kind == kind]
     counted = deletes
     if kind == "route":
-        routed = {c.after["skill"] for c in creates} | _kept_route_skills(changes, ctx)
-        counted = [c for c in deletes if c.before["skill"] not in routed]
+        routed = {as_route_value(c.after)["skill"] for c in creates}
+        routed |= _kept_route_skills(changes, ctx)
+        counted = [c for c in deletes if as_route_value(c.before)["skill"] not in routed]
     every = bool(deletes) and len(deletes) == live_count and not creates
     why = deletion_refusal(ctx, kind, len(counted), all_of_them=every)
     if why is None:

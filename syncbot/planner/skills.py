@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from syncbot.desired import Skill
 from syncbot.live import SkillRow
 from syncbot.plan import DRIFT, NEW, REMOVED, Change
 from syncbot.planner.context import Context
+from syncbot.records import SkillValues, skill_values
 
 PENDING = "(assigned by this apply)"
 
@@ -88,7 +89,7 @@ def place_existing(ctx: Context, skill: Skill, row: SkillRow) -> tuple[list[Chan
             row.skill_id, None
         )
     known = ctx.live_version(skill.name, sha, skill_id=row.skill_id)
-    reason = ctx.reason(f"db:skill:{skill.name}", live_row(row))
+    reason = ctx.reason(f"db:skill:{skill.name}", row.values())
     if known is not None:
         after = _api_state(row.skill_id, known.version_id, sha)
         detail = f"re-pin version {known.version_id} uploaded earlier: no upload"
@@ -105,20 +106,8 @@ def _with_before(change: Change, before: Any, why: str) -> Change:
     return replace(change, before=before, detail=f"{why}: {change.detail}")
 
 
-def live_row(row: SkillRow) -> dict[str, Any]:
-    """The row's deployed values: what the plan compares (not its name or bookkeeping)."""
-    values = asdict(row)
-    for bookkeeping in ("name", "updated_at", "commit"):
-        del values[bookkeeping]
-    return values
-
-
-def desired_row(skill: Skill, placement: Placement) -> dict[str, Any]:
-    return {
-        "skill_id": placement.skill_id or PENDING,
-        "version_id": placement.version_id or PENDING,
-        **skill.metadata(),
-    }
+def desired_row(skill: Skill, placement: Placement) -> SkillValues:
+    return skill_values(placement.skill_id or PENDING, placement.version_id or PENDING, skill)
 
 
 def db_change(
@@ -129,7 +118,7 @@ def db_change(
         return [
             Change("db", "create", "skill", skill.name, api[0].reason if api else NEW, None, after)
         ]
-    before = live_row(row)
+    before = row.values()
     if before == after:
         return []
     reason = api[0].reason if api else ctx.reason(f"db:skill:{skill.name}", before)
@@ -137,7 +126,7 @@ def db_change(
 
 
 def plan_removed(ctx: Context, row: SkillRow) -> list[Change]:
-    before = live_row(row)
+    before = row.values()
     changes = [Change("db", "delete", "skill", row.name, REMOVED, before, None)]
     if ctx.api_enabled and row.skill_id in ctx.api_by_id:
         api_before = _api_state(row.skill_id, row.version_id, row.content_sha256)

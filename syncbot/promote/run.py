@@ -12,7 +12,7 @@ from syncbot.desired import DesiredState, RolloutPolicy
 from syncbot.errors import SyncbotError
 from syncbot.files.load import CONFIG_FILE, build_desired, read_repo
 from syncbot.files.schemas import MetricsConfig, RolloutGates, SyncbotConfig
-from syncbot.files.source import SourceFile
+from syncbot.files.source import ReadFiles
 from syncbot.files.worktree import WorkTree
 from syncbot.ops import stricter_than_applied
 from syncbot.promote import store
@@ -37,22 +37,13 @@ class PromoteReport:
         return sum(1 for d in self.decisions if d.action == action)
 
 
-@dataclass(frozen=True)
-class _Files:
-    commit: str | None
-    found: tuple[SourceFile, ...]
-
-    def files(self) -> tuple[SourceFile, ...]:
-        return self.found
-
-
 def read_rollouts(repo: Path, environment: str) -> tuple[SyncbotConfig, DesiredState]:
     """syncbot.yaml and rollouts/<environment>.yaml only: promote needs nothing else, and
     reading every skill of a large repository would cost most of its time."""
     tree = WorkTree(repo)
     paths = (CONFIG_FILE, f"rollouts/{environment}.yaml")
     found = tuple(f for f in map(tree.read, paths) if f is not None)
-    loaded, errors = read_repo(_Files(tree.commit, found))
+    loaded, errors = read_repo(ReadFiles(tree.commit, found))
     if errors:
         first = errors[0]
         where = f"{first.location.file}:{first.location.line}"

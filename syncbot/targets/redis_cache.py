@@ -1,4 +1,4 @@
-"""The Redis target: derived from the database, never the source of truth (SPEC section 4).
+"""The Redis target: derived from the database, never the source of truth (docs/live-contract.md).
 
 Keys, each prefixed by SYNCBOT_REDIS_PREFIX (the pub/sub channel too, so that two
 deployments sharing one Redis under different prefixes do not hear each other):
@@ -9,7 +9,7 @@ deployments sharing one Redis under different prefixes do not hear each other):
     <prefix>skills:rollouts:<env>        hash: skill name -> percentage text
     <prefix>skills:changed               channel: {"environment": ..., "revision": n}
 
-Timeouts are short and nothing is retried (reliability-notes 6.5): a dead Redis must cost
+Timeouts are short and nothing is retried: a dead Redis must cost
 about a second, since the run then goes on degraded rather than failing. JSON is canonical
 (sorted keys, compact) so equal content is stored as equal bytes.
 """

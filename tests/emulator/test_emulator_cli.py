@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 from click.testing import CliRunner
 
-from syncbot.emulator.command import emulator_command
+from syncbot.commands.emulator_cmd import emulator_command
 
 REPO = Path(__file__).resolve().parents[2]
-LAUNCH = "from syncbot.emulator.command import emulator_command; emulator_command()"
+LAUNCH = "from syncbot.commands.emulator_cmd import emulator_command; emulator_command()"
 HEADERS = {"x-api-key": "k", "anthropic-version": "2023-06-01"}
 
 

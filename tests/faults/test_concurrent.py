@@ -17,7 +17,7 @@ import pytest
 from live_support import Cli
 
 from syncbot.emulator.server import EmulatorServer
-from syncbot.targets.postgres import _lock_key
+from syncbot.targets.postgres.database import lock_key
 
 from .support import (
     BASE_SKILLS,
@@ -71,7 +71,7 @@ def lock_waiters(pg_url: str) -> int:
     with psycopg.connect(pg_url) as conn:
         row = conn.execute("SELECT current_schema()").fetchone()
         assert row is not None
-        key = _lock_key(str(row[0]), ENVIRONMENT)
+        key = lock_key(str(row[0]), ENVIRONMENT)
         query = """
             SELECT count(*) FROM pg_locks
             WHERE locktype = 'advisory' AND NOT granted AND objsubid = 1

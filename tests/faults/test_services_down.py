@@ -9,8 +9,7 @@ import pytest
 from live_support import Cli
 
 from syncbot.emulator.server import EmulatorServer
-from syncbot.targets import postgres
-from syncbot.targets.postgres import Database
+from syncbot.targets.postgres import Database, sql
 from syncbot.targets.redis_cache import Cache
 
 from .support import (
@@ -191,11 +190,11 @@ def change(repo: Repo) -> set[str]:
 
 CUTS = {
     # the connection dies after the first write statement of the transaction
-    "after-the-first-statement": (postgres._UPSERT_SKILLS, False),
+    "after-the-first-statement": (sql.UPSERT_SKILLS, False),
     # after the last statement, before COMMIT reaches the server
-    "right-before-commit": (postgres._MARK_DB_COMMITTED, False),
+    "right-before-commit": (sql.MARK_DB_COMMITTED, False),
     # the same, and the server stays unreachable (the run cannot even be closed)
-    "before-commit-and-server-gone": (postgres._MARK_DB_COMMITTED, True),
+    "before-commit-and-server-gone": (sql.MARK_DB_COMMITTED, True),
 }
 
 

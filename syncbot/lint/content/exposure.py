@@ -11,8 +11,7 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-import git
-
+from syncbot.files.pickaxe import commit_holding
 from syncbot.lint.content.secrets import REVOKE
 from syncbot.lint.findings import Finding
 
@@ -24,20 +23,12 @@ _MIN_NEEDLE = 12  # shorter than this, look for the whole line instead
 def with_exposure(findings: list[Finding], root: Path | None, committed: bool) -> list[Finding]:
     """Each secret finding told whether it is in git history (`committed`: the files come
     from a commit, so it is), with the matching fix."""
-    secret = [f for f in findings if f.rule.startswith("secret-")]
-    if not secret:
-        return findings
-    repo = _open(root)
-    try:
-        return [_told(f, repo, root, committed) if f in secret else f for f in findings]
-    finally:
-        if repo is not None:
-            repo.close()
+    return [_told(f, root, committed) if f.rule.startswith("secret-") else f for f in findings]
 
 
-def _told(finding: Finding, repo: git.Repo | None, root: Path | None, committed: bool) -> Finding:
+def _told(finding: Finding, root: Path | None, committed: bool) -> Finding:
     revoke = REVOKE.get(finding.rule, _DEFAULT_REVOKE)
-    sha = "" if committed else _commit_holding(finding, repo, root)
+    sha = "" if committed or root is None else _commit_holding(finding, root)
     if committed or sha:
         where = f" (commit {sha})" if sha else ""
         tail = f"; it is in git history{where}: {revoke} now"
@@ -46,27 +37,9 @@ def _told(finding: Finding, repo: git.Repo | None, root: Path | None, committed:
     return replace(finding, message=finding.message + tail)
 
 
-def _open(root: Path | None) -> git.Repo | None:
-    if root is None:
-        return None
-    try:
-        return git.Repo(root, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        return None
-
-
-def _commit_holding(finding: Finding, repo: git.Repo | None, root: Path | None) -> str:
-    """The newest commit (any branch) that added or removed the finding's line, or ""."""
-    if repo is None or root is None:
-        return ""
+def _commit_holding(finding: Finding, root: Path) -> str:
     needle = _needle(root / finding.file, finding)
-    if not needle:
-        return ""
-    try:
-        found = repo.git.log("--all", "-1", "--format=%h", "-S", needle, "--", finding.file)
-    except git.GitCommandError:
-        return ""
-    return str(found).strip()
+    return commit_holding(root, finding.file, needle) if needle else ""
 
 
 def _needle(path: Path, finding: Finding) -> str:

@@ -1,6 +1,6 @@
 """`syncbot github ...`: what the workflows call to show plans on GitHub.
 
-A thin shell over syncbot.github; cli.py registers `github_group`.
+A thin shell over syncbot.github; `syncbot.cli` registers `github_group`.
 """
 
 from __future__ import annotations

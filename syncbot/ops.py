@@ -259,30 +259,6 @@ def _key_state(settings: Settings) -> str:
     return "set"
 
 
-def doctor_connections(targets: Targets, environment: str) -> list[Check]:
-    checks = []
-    api_check, listing = (
-        _probe(
-            "Skills API",
-            targets.api.list_skills,
-            "check ANTHROPIC_BASE_URL and the key's workspace",
-        )
-        if targets.api is not None
-        else (None, None)
-    )
-    if api_check is not None:
-        checks.append(api_check)
-    checks.append(
-        _probe("PostgreSQL", targets.db.ping, "is the server up? is DATABASE_URL right?")[0]
-    )
-    pending = _probe("migrations", targets.db.ensure_migrated, "run `syncbot db migrate`")[0]
-    checks.append(pending)
-    checks.append(_probe("Redis", targets.cache.ping, "is the server up? is REDIS_URL right?")[0])
-    if listing is not None and pending.ok:
-        checks.append(_ownership_check(targets, environment, listing))
-    return checks
-
-
 _LOOKALIKES = "API skills with our names"
 
 

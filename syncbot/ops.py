@@ -24,7 +24,8 @@ from syncbot.live import ApiListing, RolloutRow
 from syncbot.policy import Policy, judged_by, policy_of
 from syncbot.redact import redact_url
 from syncbot.session import Targets
-from syncbot.settings import Settings
+from syncbot.settings import Settings, url_problem
+from syncbot.targets.pg_failures import FIX_MARK
 from syncbot.targets.postgres import Database
 
 
@@ -229,27 +230,25 @@ def doctor_env(settings: Settings) -> list[Check]:
             _key_state(settings),
             "export ANTHROPIC_API_KEY=... (a workspace key)",
         ),
-        Check("ANTHROPIC_BASE_URL", True, redact_url(settings.base_url)),
+        _url_check("ANTHROPIC_BASE_URL", settings.base_url, "https://api.anthropic.com"),
         Check("ANTHROPIC_SKILLS_ENABLED", True, str(settings.skills_enabled).lower()),
         Check(
             "ANTHROPIC_SKILLS_BETA_VERSION",
             True,
             settings.beta_version or "not set: current API surface",
         ),
-        Check(
-            "DATABASE_URL",
-            bool(settings.database_url),
-            redact_url(settings.database_url) or "not set",
-            "export DATABASE_URL=postgresql://user@host:5432/dbname",
-        ),
-        Check(
-            "REDIS_URL",
-            bool(settings.redis_url),
-            redact_url(settings.redis_url) or "not set",
-            "export REDIS_URL=redis://host:6379/0",
-        ),
+        _url_check("DATABASE_URL", settings.database_url, "postgresql://user@host:5432/dbname"),
+        _url_check("REDIS_URL", settings.redis_url, "redis://host:6379/0"),
         Check("SYNCBOT_ENV", True, settings.environment),
     ]
+
+
+def _url_check(name: str, url: str, example: str) -> Check:
+    fix = f"export {name}={example}"
+    if not url:
+        return Check(name, False, "not set", fix)
+    problem = url_problem(name, url)
+    return Check(name, problem is None, problem or redact_url(url), fix)
 
 
 def _key_state(settings: Settings) -> str:
@@ -258,30 +257,6 @@ def _key_state(settings: Settings) -> str:
     if settings.api_key_trimmed:
         return "set (surrounding whitespace, e.g. a trailing newline, removed)"
     return "set"
-
-
-def doctor_connections(targets: Targets, environment: str) -> list[Check]:
-    checks = []
-    api_check, listing = (
-        _probe(
-            "Skills API",
-            targets.api.list_skills,
-            "check ANTHROPIC_BASE_URL and the key's workspace",
-        )
-        if targets.api is not None
-        else (None, None)
-    )
-    if api_check is not None:
-        checks.append(api_check)
-    checks.append(
-        _probe("PostgreSQL", targets.db.ping, "is the server up? is DATABASE_URL right?")[0]
-    )
-    pending = _probe("migrations", targets.db.ensure_migrated, "run `syncbot db migrate`")[0]
-    checks.append(pending)
-    checks.append(_probe("Redis", targets.cache.ping, "is the server up? is REDIS_URL right?")[0])
-    if listing is not None and pending.ok:
-        checks.append(_ownership_check(targets, environment, listing))
-    return checks
 
 
 _LOOKALIKES = "API skills with our names"
@@ -325,3 +300,114 @@ def _printable(text: str) -> str:
     """Text someone else chose (an API display name) with control characters escaped, so
     it cannot drive the terminal."""
     return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
+
+
+# --- doctor: every check on its own, so one missing variable hides nothing else --------
+
+
+def _failed(name: str, exc: SyncbotError, fix: str) -> Check:
+    """A failed check; a fix carried in the message (see pg_failures) wins over `fix`."""
+    detail, _, carried = exc.message.partition(FIX_MARK)
+    return Check(name, False, detail, carried or fix)
+
+
+def _step(name: str, fn: Any, fix: str) -> tuple[Check, Any]:
+    try:
+        value = fn()
+    except SyncbotError as exc:
+        return _failed(name, exc, fix), None
+    return Check(name, True, "ok"), value
+
+
+def doctor(settings: Settings, environment: str, repo: Path | None) -> list[Check]:
+    """Each variable, then each service that can be reached with what is set."""
+    checks = doctor_env(settings)
+    usable = {c.name for c in checks if c.ok}
+    listing = None
+    if settings.skills_enabled and settings.api_key and "ANTHROPIC_BASE_URL" in usable:
+        api_check, listing = _step("Skills API", lambda: _list_api(settings), _API_FIX)
+        checks.append(api_check)
+    if "REDIS_URL" in usable:
+        checks.append(_step("Redis", lambda: _ping_redis(settings), _REDIS_FIX)[0])
+    checks += _environment_checks(environment, repo)
+    if "DATABASE_URL" in usable:
+        checks += _database_checks(settings, environment, listing)
+    return checks
+
+
+_API_FIX = "check ANTHROPIC_BASE_URL and the key's workspace"
+_REDIS_FIX = "is the server up? is REDIS_URL right?"
+_PG_FIX = "is the server up? is DATABASE_URL right?"
+
+
+def _list_api(settings: Settings) -> ApiListing:
+    from syncbot.session import api_settings
+    from syncbot.targets.skills_api import SkillsApiClient
+
+    client = SkillsApiClient(api_settings(settings))
+    try:
+        return client.list_skills()
+    finally:
+        client.close()
+
+
+def _ping_redis(settings: Settings) -> None:
+    from syncbot.targets.redis_cache import Cache
+
+    with Cache(settings.redis_url, prefix=settings.redis_prefix) as cache:
+        cache.ping()
+
+
+def _database_checks(
+    settings: Settings, environment: str, listing: ApiListing | None
+) -> list[Check]:
+    with Database(settings.database_url) as db:
+        ping = _step("PostgreSQL", db.ping, _PG_FIX)[0]
+        if not ping.ok:
+            return [ping]
+        migrated = _step("migrations", db.ensure_migrated, "run `syncbot db migrate`")[0]
+        checks = [ping, migrated, served_environment_check(db, environment)]
+        if listing is not None and migrated.ok:
+            targets = Targets(api=None, db=db, cache=None)  # type: ignore[arg-type]
+            checks.append(_ownership_check(targets, environment, listing))
+        return checks
+
+
+def _environment_checks(environment: str, repo: Path | None) -> list[Check]:
+    return [] if repo is None else [defined_environment_check(repo, environment)]
+
+
+def defined_environment_check(repo: Path, environment: str) -> Check:
+    """SYNCBOT_ENV (or --env) is one of syncbot.yaml's environments."""
+    name = f"environment {environment!r}"
+    try:
+        loaded, _ = read_repo(WorkTree(repo))
+    except SyncbotError as exc:
+        return Check(name, False, f"cannot read {CONFIG_FILE}: {exc.message}", "syncbot validate")
+    known = sorted(loaded.config.environments)
+    if environment in known:
+        return Check(name, True, f"defined in {CONFIG_FILE}")
+    return Check(
+        name,
+        False,
+        f"not defined in {CONFIG_FILE} (it defines: {', '.join(known) or 'none'})",
+        f"set SYNCBOT_ENV (or --env) to one of {', '.join(known)}, "
+        f"or add {environment!r} under environments: in {CONFIG_FILE}",
+    )
+
+
+def served_environment_check(db: Database, environment: str) -> Check:
+    """The database records the environment it serves: it must be this one."""
+    name = "database environment"
+    try:
+        served = db.recorded_environment()
+    except SyncbotError as exc:
+        return Check(name, True, f"not checked: {exc.message}", warn=True)
+    if served is None or served == environment:
+        return Check(name, True, served or "none recorded yet")
+    return Check(
+        name,
+        False,
+        f"this database serves {served!r}, not {environment!r}",
+        "point DATABASE_URL at that environment's database, or set SYNCBOT_ENV",
+    )

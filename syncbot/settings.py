@@ -3,13 +3,48 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from syncbot.errors import SyncbotError
 from syncbot.redact import connection_secrets
 
 DEFAULT_ENVIRONMENT = "staging"
+
+# What each URL variable must look like: its schemes and an example that works.
+URL_FORMS = {
+    "DATABASE_URL": (("postgresql", "postgres"), "postgresql://user@host:5432/dbname"),
+    "REDIS_URL": (("redis", "rediss", "unix"), "redis://host:6379/0"),
+    "ANTHROPIC_BASE_URL": (("https", "http"), "https://api.anthropic.com"),
+}
+_KIND = {"DATABASE_URL": "PostgreSQL", "REDIS_URL": "Redis", "ANTHROPIC_BASE_URL": "HTTP(S)"}
+_KEYWORDS = re.compile(r"^\s*\w+\s*=")  # libpq's `host=... dbname=...` form
+
+
+def url_problem(name: str, url: str) -> str | None:
+    """Why `url` cannot be the value of `name`, in one line that shows no secret; None
+    when its form is right (whether the server answers is for the connection to say)."""
+    schemes, example = URL_FORMS[name]
+    if name == "DATABASE_URL" and "://" not in url and _KEYWORDS.match(url):
+        return None
+    try:
+        parts = urlsplit(url.strip())
+        host_ok = bool(parts.hostname) or parts.scheme == "unix" or name == "DATABASE_URL"
+    except ValueError:
+        parts, host_ok = None, False
+    if parts is not None and "://" in url and parts.scheme.lower() in schemes and host_ok:
+        return None
+    article = "an" if _KIND[name][0] in "AEIOUH" else "a"
+    return f"{name} is not {article} {_KIND[name]} URL (expected {example})"
+
+
+def check_url(name: str, url: str) -> None:
+    """Raise the one-line SyncbotError of `url_problem`, if any."""
+    problem = url_problem(name, url)
+    if problem is not None:
+        raise SyncbotError(problem)
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -131,6 +131,11 @@ GITHUB_CASES: list[tuple[str, str, Expected]] = [
 SECRET_CASES: list[tuple[str, str, Expected]] = [
     # path, content, expected
     (
+        "SKILL.md",
+        "Use postgres://app:" + "Zq7vR2xLp9" + "@db.internal:5432/contracts\n",
+        [("secret-url-credentials", 1, 5)],
+    ),
+    (
         "scripts/client.py",
         f'import os\nKEY = "{FAKE_ANTHROPIC_API}"\n',
         [("secret-anthropic-api-key", 2, 8)],

@@ -156,7 +156,7 @@ def test_a_step_added_in_the_same_pr_can_be_used(tmp_path: Path) -> None:
 def test_off_ladder_percentage_is_an_error_without_base(tmp_path: Path) -> None:
     files = valid_files()
     files["rollouts/production.yaml"] = {"contract-analysis": 5, "nda-drafting": 30}
-    files["rollouts/staging.yaml"] = {"contract-analysis": 30}  # staging has no ladder
+    files["rollouts/staging.yaml"] = {"contract-analysis": 30, "nda-drafting": 0}  # no ladder
     [finding] = validate(WorkTree(build_tree(tmp_path, files)))
     assert (finding.rule, finding.file, finding.line) == (
         "rollout-off-ladder",

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import redis
 
-from syncbot.errors import TargetError
+from syncbot.errors import SyncbotError, TargetError
 from syncbot.targets.redis_cache import UNREADABLE, Cache
 
 ENV = "staging"
@@ -195,6 +195,6 @@ def test_a_dead_redis_fails_writes_quickly_without_the_password(
 
 
 def test_an_invalid_url_is_a_target_error() -> None:
-    with pytest.raises(TargetError, match="invalid REDIS_URL") as caught:
+    with pytest.raises(SyncbotError, match=r"REDIS_URL is not a Redis URL \(expected") as caught:
         Cache("http://:s3cr3t@127.0.0.1:6379")
     assert "s3cr3t" not in str(caught.value)

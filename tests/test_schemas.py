@@ -175,7 +175,7 @@ def test_skill_meta_allow_rule_must_be_allowable() -> None:
         ("version", "2024-01-01", "got the date 2024-01-01"),
         ("type", "script", "expected 'code' or 'prompt'"),
         ("display_name", '"two\\nlines"', "single line"),
-        ("display_name", "'" + "x" * 256 + "'", "at most 255"),
+        ("display_name", "'" + "x" * 256 + "'", "over the limit of 255"),
     ],
 )
 def test_skill_meta_field_errors(field: str, value: str, detail: str) -> None:

@@ -474,7 +474,7 @@ def test_error_envelope_becomes_api_error(make: Callable[..., Harness]) -> None:
     assert error.detail == "POST /v1/skills"
     assert str(error) == (
         "skills-api: HTTP 400 invalid_request_error: SKILL.md file must be exactly in the "
-        "top-level folder. (request-id req_body)"
+        "top-level folder. (request-id req_body) (POST /v1/skills at https://api.test)"
     )
 
 
@@ -590,7 +590,10 @@ def test_transport_errors_become_target_errors_with_cause(make: Callable[..., Ha
     h.api.fail(refused)
     with pytest.raises(TargetError) as info:
         h.client.list_skills()
-    assert str(info.value) == "skills-api: GET /v1/skills: ConnectError: connection refused"
+    assert str(info.value) == (
+        "skills-api: GET /v1/skills: ConnectError: connection refused "
+        "(at https://api.test; check ANTHROPIC_BASE_URL and that the API is up)"
+    )
     assert isinstance(info.value.__cause__, httpx.ConnectError)
 
 

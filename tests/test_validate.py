@@ -20,10 +20,19 @@ ROUTES = "registry/routes.yaml"
 CA = "skills/contract-analysis"
 
 
+# Reachability warnings (tests/test_validate_messages.py): these tables replace rollout
+# files and routes wholesale, so each would otherwise also list a skill-no-rollout.
+REACHABILITY = frozenset({"skill-no-route", "skill-no-rollout"})
+
+
+def reachable(result: list[Finding]) -> list[Finding]:
+    return [f for f in result if f.rule not in REACHABILITY]
+
+
 def findings(tmp_path: Path, changes: Mapping[str, Content]) -> list[Finding]:
     files = valid_files()
     files.update(changes)
-    return validate(WorkTree(build_tree(tmp_path, files)))
+    return reachable(validate(WorkTree(build_tree(tmp_path, files))))
 
 
 def found(tmp_path: Path, changes: Mapping[str, Content]) -> list[tuple[str, str, int]]:
@@ -312,7 +321,7 @@ def with_base(
     root = build_tree(tmp_path, files, commit=True)
     write_tree(root, after)
     commit_all(root, "change")
-    return validate(GitTree(root, "HEAD"), base=GitTree(root, "HEAD~1"))
+    return reachable(validate(GitTree(root, "HEAD"), base=GitTree(root, "HEAD~1")))
 
 
 def test_content_change_without_version_bump(tmp_path: Path) -> None:

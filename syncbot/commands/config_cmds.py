@@ -70,6 +70,13 @@ def routes_test(app: App, query: str, skill_type: str | None, category: str | No
     """
     loaded, desired = load_config(app.repo, app.settings.environment)
     _refuse_unsafe_patterns(pattern_findings(loaded))
+    known = {"category": list(loaded.config.categories), "type": ["code", "prompt"]}
+    for option, value in (("category", category), ("type", skill_type)):
+        if value is not None and value not in known[option]:
+            where = "syncbot.yaml's categories" if option == "category" else "the skill types"
+            raise SyncbotError(
+                f"--{option} {value!r} is not one of {where}: {', '.join(known[option])}"
+            )
     if len(query) > MAX_QUERY_LENGTH:
         app.say(
             f"note: the query has {len(query):,} characters; routing reads only the first "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import suppress
 from pathlib import Path
 
 import click
@@ -15,11 +16,12 @@ from syncbot.history import render_list, render_show, run_dict, show_dict
 from syncbot.live import LiveState
 from syncbot.ops import (
     actor,
-    doctor_connections,
-    doctor_env,
+    defined_environment_check,
+    doctor,
     load_config,
     load_desired,
     record_invalid_config,
+    served_environment_check,
     status,
     stricter_than_applied,
 )
@@ -252,12 +254,22 @@ def result_line(result: ApplyResult) -> str:
 @pass_app
 def status_cmd(app: App, environment: str | None, fmt: str) -> int:
     """Health of the API, database and cache, counts and the last run."""
+    env = env_of(app, environment)
     with open_targets(app.settings) as targets:
-        doc = status(targets, env_of(app, environment))
+        doc = status(targets, env)
+        checks = [served_environment_check(targets.db, env)] if doc["database"]["healthy"] else []
+    with suppress(SyncbotError):  # outside a configuration repository: nothing to check
+        checks.append(defined_environment_check(app.repo, env))
+    failed = [c for c in checks if not c.ok]
+    doc["environment_check"] = {
+        "healthy": not failed,
+        "detail": "; ".join(f"{c.detail} (fix: {c.fix})" for c in failed) or "ok",
+    }
+    doc["healthy"] = doc["healthy"] and not failed
     if fmt == "json":
         app.say(dump_json(doc))
     else:
-        for name in ("api", "database", "cache"):
+        for name in ("api", "database", "cache", "environment_check"):
             part = doc[name]
             extra = ", ".join(
                 f"{k} {v}"
@@ -277,10 +289,11 @@ def status_cmd(app: App, environment: str | None, fmt: str) -> int:
 @pass_app
 def doctor_cmd(app: App, environment: str | None) -> int:
     """Check each environment variable and each connection, with a fix for each failure."""
-    checks = doctor_env(app.settings)
-    if all(c.ok for c in checks):
-        with open_targets(app.settings) as targets:
-            checks += doctor_connections(targets, env_of(app, environment))
+    try:
+        repo: Path | None = app.repo
+    except SyncbotError:
+        repo = None  # outside a configuration repository: no syncbot.yaml to check against
+    checks = doctor(app.settings, env_of(app, environment), repo)
     for check in checks:
         mark = ("warn" if check.warn else "ok  ") if check.ok else "FAIL"
         app.say(

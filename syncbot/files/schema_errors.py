@@ -127,8 +127,13 @@ def _bounds(kind: str, ctx: dict[str, Any], value: Any) -> str | None:
     if kind in ("too_short", "string_too_short"):
         least = ctx.get("min_length")
         return "must not be empty" if least == 1 else f"must have at least {least} items"
-    if kind in ("too_long", "string_too_long"):
-        return f"must be at most {ctx.get('max_length')} long (got {ctx.get('actual_length')})"
+    if kind == "string_too_long":
+        size = len(value) if isinstance(value, str) else "?"
+        most = ctx.get("max_length")
+        return f"is {size} characters, over the limit of {most}: shorten it"
+    if kind == "too_long":
+        size = ctx.get("actual_length") or (len(value) if isinstance(value, list) else "?")
+        return f"has {size} items, at most {ctx.get('max_length')} allowed"
     return None
 
 

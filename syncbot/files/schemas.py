@@ -63,8 +63,10 @@ MAX_DELETIONS_CAP = 100_000
 
 
 class PatternModel(_Model):
-    regex: Line
-    weight: float = Field(default=1.0, gt=0.0, le=1.0)
+    regex: Line = Field(description="A regular expression matched against the user's query.")
+    weight: float = Field(
+        default=1.0, gt=0.0, le=1.0, description="How much a match adds to the confidence."
+    )
 
 
 def _mapping_or_other(value: Any) -> str:
@@ -78,23 +80,33 @@ PatternItem = Annotated[
 
 
 class Examples(_Model):
-    match: list[Line] = Field(default_factory=list)
-    no_match: list[Line] = Field(default_factory=list)
+    match: list[Line] = Field(
+        default_factory=list, description="Queries that must route to this skill."
+    )
+    no_match: list[Line] = Field(
+        default_factory=list, description="Queries that must not route to this skill."
+    )
 
 
 class RouteModel(_Model):
-    skill: Line
-    category: Line = Field(min_length=1)
-    priority: int = Field(ge=1, le=INT4_MAX)
-    min_confidence: float = Field(ge=0.0, le=1.0)
-    patterns: list[PatternItem] = Field(min_length=1)
-    examples: Examples | None = None
+    skill: Line = Field(description="The skill this route recommends (its folder name).")
+    category: Line = Field(min_length=1, description="The route's category.")
+    priority: int = Field(ge=1, le=INT4_MAX, description="Order among matches: 1 comes first.")
+    min_confidence: float = Field(
+        ge=0.0, le=1.0, description="Recommend only at this confidence or above (0 to 1)."
+    )
+    patterns: list[PatternItem] = Field(
+        min_length=1, description="Regular expressions (or regex and weight) to match."
+    )
+    examples: Examples | None = Field(
+        default=None, description="Queries checked by validate: match and no_match."
+    )
 
 
 class RegistryFile(_Model):
     """registry/*.yaml: routing patterns."""
 
-    routes: list[RouteModel]
+    routes: list[RouteModel] = Field(description="The routes of this file.")
 
 
 # --- rollouts/<environment>.yaml -----------------------------------------------------------
@@ -118,8 +130,12 @@ Percentage = Annotated[
 
 
 class RolloutEntry(_Model):
-    percentage: Percentage
-    salt: Line | None = Field(default=None, min_length=1)
+    percentage: Percentage = Field(description="Share of users who get the skill, 0 to 100.")
+    salt: Line | None = Field(
+        default=None,
+        min_length=1,
+        description="Changes which users are in the share (changing it reshuffles them).",
+    )
 
 
 def _number_or_mapping(value: Any) -> str:
@@ -190,9 +206,15 @@ PromQL = Annotated[str, Field(min_length=1, pattern=r"\S"), AfterValidator(_chec
 class PrometheusQueries(_Model):
     """One PromQL template per figure, each answering for all skills at once."""
 
-    requests: PromQL = DEFAULT_PROMQL["requests"]
-    error_rate: PromQL = DEFAULT_PROMQL["error_rate"]  # percent, 0-100
-    p95: PromQL = DEFAULT_PROMQL["p95"]  # milliseconds
+    requests: PromQL = Field(
+        default=DEFAULT_PROMQL["requests"], description="Requests per skill in the window."
+    )
+    error_rate: PromQL = Field(
+        default=DEFAULT_PROMQL["error_rate"], description="Error rate per skill, in percent."
+    )
+    p95: PromQL = Field(
+        default=DEFAULT_PROMQL["p95"], description="95th percentile latency, in milliseconds."
+    )
 
 
 def _check_http_url(url: str) -> str:
@@ -202,18 +224,34 @@ def _check_http_url(url: str) -> str:
 
 
 class PrometheusSource(_Model):
-    url: Annotated[str, AfterValidator(_check_http_url)]
-    skill_label: str = Field(default="skill", pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-    timeout_seconds: float = Field(default=10.0, gt=0, le=300)
-    queries: PrometheusQueries = Field(default_factory=PrometheusQueries)
+    url: Annotated[
+        str,
+        AfterValidator(_check_http_url),
+        Field(description="The Prometheus server, e.g. http://prometheus:9090."),
+    ]
+    skill_label: str = Field(
+        default="skill",
+        pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$",
+        description="The label that names the skill in the series.",
+    )
+    timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, description="How long to wait for an answer."
+    )
+    queries: PrometheusQueries = Field(
+        default_factory=PrometheusQueries, description="The PromQL templates."
+    )
 
 
 class MetricsConfig(_Model):
     """Where the health figures come from: the `skill_executions` table (default) or
     Prometheus."""
 
-    source: Literal["postgres", "prometheus"] = "postgres"
-    prometheus: PrometheusSource | None = None
+    source: Literal["postgres", "prometheus"] = Field(
+        default="postgres", description="Where the figures come from."
+    )
+    prometheus: PrometheusSource | None = Field(
+        default=None, description="The Prometheus server (needed when source is prometheus)."
+    )
 
     @model_validator(mode="after")
     def _prometheus_needs_url(self) -> MetricsConfig:
@@ -225,18 +263,39 @@ class MetricsConfig(_Model):
 class RolloutGates(_Model):
     """What `syncbot promote` requires of a canary; the defaults are the runbook's."""
 
-    window_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
-    min_requests: int = Field(default=200, ge=1, le=1_000_000_000)
-    max_error_rate_percent: float = Field(default=2.0, ge=0, le=100)
-    max_p95_ms: float = Field(default=5000.0, gt=0)
-    failure_limit: int = Field(default=3, ge=1, le=100)
-    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    window_minutes: int = Field(
+        default=60, ge=1, le=7 * 24 * 60, description="The window the figures cover."
+    )
+    min_requests: int = Field(
+        default=200, ge=1, le=1_000_000_000, description="Fewer requests: too early to judge."
+    )
+    max_error_rate_percent: float = Field(
+        default=2.0, ge=0, le=100, description="Above this error rate the canary fails."
+    )
+    max_p95_ms: float = Field(
+        default=5000.0, gt=0, description="Above this p95 latency the canary fails."
+    )
+    failure_limit: int = Field(
+        default=3, ge=1, le=100, description="Failed checks in a row before a rollback."
+    )
+    metrics: MetricsConfig = Field(
+        default_factory=MetricsConfig, description="Where the health figures come from."
+    )
 
 
 class RolloutPolicyModel(_Model):
-    steps: list[int] = Field(min_length=2)
-    min_soak_hours: float = Field(default=0.0, ge=0.0, le=MAX_SOAK_HOURS)
-    gates: RolloutGates = Field(default_factory=RolloutGates)
+    steps: list[int] = Field(
+        min_length=2, description="The allowed percentages, from 0 to 100 (e.g. 0, 5, 25, 100)."
+    )
+    min_soak_hours: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=MAX_SOAK_HOURS,
+        description="Hours a step must run before the next one.",
+    )
+    gates: RolloutGates = Field(
+        default_factory=RolloutGates, description="What promote requires of a canary."
+    )
 
     @field_validator("steps")
     @classmethod
@@ -249,16 +308,27 @@ class RolloutPolicyModel(_Model):
 
 
 class EnvironmentConfig(_Model):
-    rollout: RolloutPolicyModel | None = None
+    rollout: RolloutPolicyModel | None = Field(
+        default=None, description="Rollout policy (none: any change is allowed)."
+    )
 
 
 class Limits(_Model):
-    max_skill_bytes: int = Field(default=1048576, ge=1, le=64 * 1024 * 1024)
-    max_file_bytes: int = Field(default=262144, ge=1, le=16 * 1024 * 1024)
+    max_skill_bytes: int = Field(
+        default=1048576, ge=1, le=64 * 1024 * 1024, description="Largest skill upload, in bytes."
+    )
+    max_file_bytes: int = Field(
+        default=262144, ge=1, le=16 * 1024 * 1024, description="Largest file, in bytes."
+    )
 
 
 class Prune(_Model):
-    max_deletions: int = Field(default=3, ge=0, le=MAX_DELETIONS_CAP)
+    max_deletions: int = Field(
+        default=3,
+        ge=0,
+        le=MAX_DELETIONS_CAP,
+        description="Most skills one apply --prune may delete.",
+    )
 
 
 def _default_environments() -> dict[str, EnvironmentConfig]:
@@ -271,12 +341,18 @@ EnvName = Annotated[str, Field(pattern=_ENV_NAME)]
 class SyncbotConfig(_Model):
     """syncbot.yaml: repository settings and policy; every key has a default."""
 
-    categories: list[Line] = Field(default_factory=lambda: list(DEFAULT_CATEGORIES), min_length=1)
-    environments: dict[EnvName, EnvironmentConfig] = Field(
-        default_factory=_default_environments, min_length=1
+    categories: list[Line] = Field(
+        default_factory=lambda: list(DEFAULT_CATEGORIES),
+        min_length=1,
+        description="The categories a skill may have.",
     )
-    limits: Limits = Field(default_factory=Limits)
-    prune: Prune = Field(default_factory=Prune)
+    environments: dict[EnvName, EnvironmentConfig] = Field(
+        default_factory=_default_environments,
+        min_length=1,
+        description="The environments, each with its rollout policy.",
+    )
+    limits: Limits = Field(default_factory=Limits, description="Size limits.")
+    prune: Prune = Field(default_factory=Prune, description="Limits on deletions.")
 
     @field_validator("categories")
     @classmethod

@@ -10,6 +10,9 @@ from pydantic import AfterValidator, Discriminator, Field, Tag, WithJsonSchema, 
 from syncbot.files.fields import FormatModel, Line, Text, rule_error
 from syncbot.files.semver import SEMVER_PATTERN, is_semver
 
+# The Skills API caps a SKILL.md description at 1024 characters; skill.yaml's platform
+# description (a `text` column) is held to the same, so both read alike.
+MAX_DESCRIPTION = 1024
 FRONT_MATTER_KEYS = ("allowed-tools", "compatibility", "description", "license", "metadata", "name")
 NAME_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 RESERVED_WORDS = ("anthropic", "claude")
@@ -71,32 +74,52 @@ def _list_or_other(value: Any) -> str:
 class SkillFrontMatter(FormatModel):
     """The YAML front matter of SKILL.md: exactly the keys the Skills API accepts."""
 
-    name: SkillName
+    name: SkillName = Field(
+        description="The skill's name: the folder name, lowercase letters, digits and hyphens."
+    )
     description: Annotated[
-        Text, AfterValidator(_check_description), Field(json_schema_extra={"maxLength": 1024})
+        Text,
+        AfterValidator(_check_description),
+        Field(
+            description="What the skill does and when to use it (what Claude reads to pick it).",
+            json_schema_extra={"maxLength": 1024},
+        ),
     ]
-    license: Line | None = None
+    license: Line | None = Field(default=None, description="The skill's license, if any.")
     compatibility: Annotated[
         Text | None,
         AfterValidator(lambda v: v if v is None else _check_compatibility(v)),
-        Field(json_schema_extra={"maxLength": 500}),
+        Field(
+            description="Environment requirements (products, packages, network), if any.",
+            json_schema_extra={"maxLength": 500},
+        ),
     ] = None
-    metadata: dict[Line, Text] | None = None
+    metadata: dict[Line, Text] | None = Field(
+        default=None, description="Free key-value pairs kept with the skill."
+    )
     allowed_tools: (
         Annotated[
             Annotated[str, Tag("string")] | Annotated[list[str], Tag("list")],
             Discriminator(_list_or_other),
         ]
         | None
-    ) = Field(default=None, alias="allowed-tools")
+    ) = Field(
+        default=None,
+        alias="allowed-tools",
+        description="Tools the skill may use without asking (a list, or one string).",
+    )
 
 
 # --- skill.yaml ----------------------------------------------------------------------------
 
 
 class SkillConfig(FormatModel):
-    max_tokens: int | None = Field(default=None, ge=1, le=200000)
-    temperature: float | None = Field(default=None, ge=0.0, le=1.0)
+    max_tokens: int | None = Field(
+        default=None, ge=1, le=200000, description="Token limit for the skill's answers."
+    )
+    temperature: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="Sampling temperature, 0 to 1."
+    )
 
 
 def _check_allow_rule(rule: str) -> str:
@@ -119,24 +142,50 @@ class AllowEntry(FormatModel):
     rule: Annotated[
         str,
         AfterValidator(_check_allow_rule),
-        Field(json_schema_extra={"enum": sorted(ALLOWABLE_RULES)}),
+        Field(
+            description="The validate rule to allow (only dangerous-code rules can be).",
+            json_schema_extra={"enum": sorted(ALLOWABLE_RULES)},
+        ),
     ]
-    path: Annotated[Line | None, AfterValidator(_check_relative_path)] = None
-    reason: Text = Field(min_length=1, pattern=r"\S")
+    path: Annotated[
+        Line | None,
+        AfterValidator(_check_relative_path),
+        Field(description="The file it applies to, relative to the skill folder (default: all)."),
+    ] = None
+    reason: Text = Field(
+        min_length=1, pattern=r"\S", description="Why this is safe, for reviewers."
+    )
 
 
 class SkillMeta(FormatModel):
     """skill.yaml: the platform metadata of a skill (never uploaded)."""
 
-    display_name: Line = Field(min_length=1, max_length=255)
-    description: Line = Field(min_length=1)
-    type: Literal["code", "prompt"]
-    category: Line = Field(min_length=1)
-    version: Line = Field(json_schema_extra={"pattern": SEMVER_PATTERN})
-    config: SkillConfig | None = None
-    critical: bool = False
-    owners: list[Line] = Field(default_factory=list)
-    allow: list[AllowEntry] = Field(default_factory=list)
+    display_name: Line = Field(
+        min_length=1, max_length=255, description="The name shown in the Skills API; unique."
+    )
+    description: Line = Field(
+        min_length=1,
+        max_length=MAX_DESCRIPTION,
+        description="What the skill is for, on the platform (one line, at most 1024 characters).",
+    )
+    type: Literal["code", "prompt"] = Field(
+        description="code: ships scripts to run; prompt: instructions only."
+    )
+    category: Line = Field(min_length=1, description="One of syncbot.yaml's categories.")
+    version: Line = Field(
+        description="Semantic version (1.2.0); raise it whenever the skill's files change.",
+        json_schema_extra={"pattern": SEMVER_PATTERN},
+    )
+    config: SkillConfig | None = Field(default=None, description="Model settings, if any.")
+    critical: bool = Field(
+        default=False, description="Kept warm in the Redis cache on every apply."
+    )
+    owners: list[Line] = Field(
+        default_factory=list, description="Who reviews changes (e.g. @org/team)."
+    )
+    allow: list[AllowEntry] = Field(
+        default_factory=list, description="Reviewed exceptions to dangerous-code rules."
+    )
 
     @field_validator("version")
     @classmethod

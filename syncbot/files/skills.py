@@ -104,7 +104,12 @@ def _required(
     if item is None and any(e.location.file == path for e in errors):
         return None  # there, but refused before reading (its size): already reported
     if item is None:
+        folder = path.rsplit("/", 1)[0]
+        near = _misnamed(by_path, folder, file_name)
         message = f"the skill folder has no {file_name}"
+        if near is not None:
+            message = f"found {near}: the file must be named {file_name} (rename it)"
+            path = f"{folder}/{near}"
         errors.append(ConfigError("skill-missing-file", Location(path, 1), message))
         return None
     if item.data is None:
@@ -112,6 +117,22 @@ def _required(
         errors.append(ConfigError("file-symlink", Location(path, 1), message))
         return None
     return path, item.data
+
+
+# the spellings a person means when they write one of the two metadata file names
+_SAME_KIND = {SKILL_MD: (".md", ".markdown"), SKILL_YAML: (".yaml", ".yml")}
+
+
+def _misnamed(by_path: dict[str, SourceFile], folder: str, wanted: str) -> str | None:
+    """A file of `folder` that is `wanted` in another case or extension (skill.md, skill.yml)."""
+    stem = wanted.rsplit(".", 1)[0].casefold()
+    for path in sorted(by_path):
+        parent, _, name = path.rpartition("/")
+        base, dot, ext = name.rpartition(".")
+        same_kind = f".{ext.casefold()}" in _SAME_KIND[wanted]
+        if parent == folder and dot and base.casefold() == stem and same_kind:
+            return name
+    return None
 
 
 def _collect(errors: list[ConfigError], read: Any) -> Any:

@@ -12,7 +12,7 @@ from syncbot.lint.findings import Finding
 
 
 def skill_findings(repo: LoadedRepo) -> list[Finding]:
-    findings = [*_stray_files(repo), *_display_name_duplicates(repo)]
+    findings = [*_stray_files(repo), *_display_name_duplicates(repo), *_unreachable(repo)]
     for skill in repo.skills.values():
         findings += _content(repo, skill)
         findings += _too_large(repo, skill)
@@ -103,3 +103,33 @@ def _display_name_duplicates(repo: LoadedRepo) -> Iterator[Finding]:
             )
             where = repo.locate(f"{skill.folder}/skill.yaml", ("display_name",))
             yield Finding(where.file, where.line, "skill-display-name-duplicate", message)
+
+
+def _unreachable(repo: LoadedRepo) -> Iterator[Finding]:
+    """A skill no route names is never recommended, and one an environment's rollout file
+    does not list is served to nobody there: legal, but rarely what its author meant."""
+    routed = {route.skill for registry in repo.registry.values() for route in registry.routes}
+    for name, skill in sorted(repo.skills.items()):
+        if skill.meta is None:
+            continue  # skill.yaml did not parse: already an error
+        at = f"{skill.folder}/skill.yaml"
+        if name not in routed:
+            message = (
+                f"no route in registry/ names {name!r}: it is never recommended "
+                f"(add a route with patterns and examples, e.g. `syncbot new skill` makes one)"
+            )
+            yield Finding(at, 1, "skill-no-route", message, "warning")
+        for environment in sorted(repo.config.environments):
+            rollout = repo.rollouts.get(environment)
+            if rollout is None and _present(repo, f"rollouts/{environment}.yaml"):
+                continue  # the file did not parse: already an error
+            if rollout is None or name not in rollout.root:
+                message = (
+                    f"rollouts/{environment}.yaml has no entry for {name!r}: nobody in "
+                    f"{environment} gets it (add `{name}: 0` and raise it step by step)"
+                )
+                yield Finding(at, 1, "skill-no-rollout", message, "warning")
+
+
+def _present(repo: LoadedRepo, path: str) -> bool:
+    return any(item.path == path for item in repo.files)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 from syncbot.errors import ConfigError
 from syncbot.files.gittree import GitTree
@@ -11,6 +12,7 @@ from syncbot.files.load import LoadedRepo, read_repo
 from syncbot.files.source import Source, SourceFile
 from syncbot.lint.base import base_findings
 from syncbot.lint.content import scan_config_files
+from syncbot.lint.content.exposure import with_exposure
 from syncbot.lint.findings import Finding
 from syncbot.lint.report import FORMATS, render_findings, summary
 from syncbot.lint.rollouts import rollout_findings
@@ -52,7 +54,12 @@ def validate_and_load(
         history = SkillHistory(base) if isinstance(base, GitTree) else None
         unchanged = changed_only.unchanged
         findings += base_findings(repo, base_repo, policy, history, unchanged)
-    return repo, _unique(findings)
+    return repo, with_exposure(_unique(findings), _root(source), isinstance(source, GitTree))
+
+
+def _root(source: Source) -> Path | None:
+    root = getattr(source, "root", None)
+    return root if isinstance(root, Path) else None
 
 
 def judging_policy(head: LoadedRepo, base: LoadedRepo | None) -> Policy:

@@ -30,6 +30,7 @@ from syncbot.canonical import canonical_json
 from syncbot.errors import TargetError
 from syncbot.live import CacheState
 from syncbot.redact import connection_secrets, redact_text, redact_url
+from syncbot.settings import check_url
 
 ENTRY_KEY = "skill:cache:"
 REGISTRY_KEY = "skills:registry"
@@ -88,6 +89,7 @@ class Cache:
         max_entries: int = 100,
         timeout_s: float = 1.0,
     ) -> None:
+        check_url("REDIS_URL", url)
         self._display = redact_url(url)
         self._secrets = _url_secrets(url)
         self._prefix = prefix

@@ -25,6 +25,7 @@ RULES: dict[str, str] = {
     "secret-aws-access-key": "AWS access key id",
     "secret-private-key": "private key block",
     "secret-github-token": "GitHub token",
+    "secret-url-credentials": "password in a URL (scheme://user:password@host)",
     "danger-download-exec": "downloaded code fed to an interpreter",
     "danger-decode-exec": "decoded payload fed to an interpreter",
 }

@@ -13,6 +13,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from syncbot.lint.content.locate import Lines, compile_keywords, keyword_windows
+from syncbot.lint.content.url_credentials import RULE as URL_RULE
+from syncbot.lint.content.url_credentials import scan_url_credentials
 from syncbot.lint.findings import Finding
 
 _TOKEN = rb"[A-Za-z0-9_-]"
@@ -76,7 +78,11 @@ def scan_secrets(path: str, data: bytes, lines: Lines) -> list[Finding]:
             line, column = lines.at(match.start())
             message = _secret_message(kind, value)
             findings.append(Finding(path, line, kind.rule, message, column=column))
-    return findings
+    return sorted(findings + scan_url_credentials(path, data, lines), key=_position)
+
+
+def _position(finding: Finding) -> tuple[int, int]:
+    return finding.line, finding.column or 0
 
 
 def _is_aws_placeholder(value: str) -> bool:
@@ -94,8 +100,14 @@ def _secret_message(kind: _SecretKind, value: str) -> str:
     else:
         prefix = _PUBLIC_PREFIX.match(value)
         shown = (prefix.group() if prefix else "") + "…"
+    # Whether it is already in git history (and must be revoked) is added by the caller
+    # that knows the repository: see lint/content/exposure.py.
     return (
-        f"{kind.label} ({shown}) committed in plain text: {kind.revoke} now, as it is "
-        "already exposed in git history; delete it from the file and read it from the "
-        "environment or a secret store at run time (secrets can never be allowed)"
+        f"{kind.label} ({shown}) in plain text: delete it from the file and read it from "
+        "the environment or a secret store at run time (secrets can never be allowed)"
     )
+
+
+# the fix once a secret of each rule is out: revoke it where it was issued
+REVOKE = {kind.rule: kind.revoke for kind in _SECRET_KINDS.values()}
+REVOKE[URL_RULE] = "change that password on the server"

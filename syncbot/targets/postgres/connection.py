@@ -20,6 +20,8 @@ from psycopg.rows import DictRow, dict_row
 
 from syncbot.errors import TargetError
 from syncbot.redact import connection_secrets, redact_text, redact_url
+from syncbot.settings import check_url
+from syncbot.targets import pg_failures
 from syncbot.targets.postgres import sql
 
 Connection = psycopg.Connection[DictRow]
@@ -66,6 +68,7 @@ class Connected:
     def __init__(
         self, url: str, *, statement_timeout_ms: int = 30_000, lock_timeout_ms: int = 5_000
     ) -> None:
+        check_url("DATABASE_URL", url)  # before libpq, whose own words are about parsing
         self._url = url
         self._secrets = _url_secrets(url)
         self._statement_timeout_ms = statement_timeout_ms
@@ -96,6 +99,7 @@ class Connected:
             text = redact_text(" ".join(str(exc).split()), self._secrets) or type(exc).__name__
             if isinstance(exc, _NOT_MIGRATED):
                 text += " (is the database migrated? run `syncbot db migrate`)"
+            text += pg_failures.fix_for(exc, self._url)
             raise TargetError("database", f"{doing}: {text}") from exc
 
     def _connect(self, application_name: str, statement_ms: int, lock_ms: int) -> Connection:

@@ -17,8 +17,9 @@ from typing import Any, TypeVar
 import httpx
 
 from syncbot import __version__
-from syncbot.errors import ApiError, TargetError
-from syncbot.redact import redact_text
+from syncbot.errors import ApiError, CircuitOpenError, TargetError
+from syncbot.redact import redact_text, redact_url
+from syncbot.settings import check_url
 from syncbot.targets.retry import Backoff, CircuitBreaker, RateGate, server_delay
 from syncbot.targets.skills_api.dialects import Dialect, Page, page
 from syncbot.targets.skills_api.settings import ANTHROPIC_VERSION, TARGET, ApiSettings
@@ -91,6 +92,7 @@ class CallEngine:
         rng: Callable[[], float],
         clock: Callable[[], float],
     ) -> None:
+        check_url("ANTHROPIC_BASE_URL", settings.base_url)
         self._settings = settings
         self._dialect = dialect
         self.stats = ApiStats()
@@ -102,6 +104,7 @@ class CallEngine:
             TARGET, settings.breaker_threshold, settings.breaker_reset_s, clock
         )
         self._secrets = (settings.api_key,) if settings.api_key else ()
+        self._where = redact_url(settings.base_url.rstrip("/"))
         self._http = httpx.Client(
             base_url=settings.base_url,
             headers=self._default_headers(),
@@ -233,7 +236,10 @@ class CallEngine:
     def _attempt(self, call: Call) -> httpx.Response:
         request = self._build(call)
         self._gate.wait(self._sleep)
-        self._breaker.before_call()
+        try:
+            self._breaker.before_call()
+        except CircuitOpenError as exc:
+            raise CircuitOpenError(TARGET, self._located(exc.message)) from None
         self.stats._count_request(call.endpoint)
         try:
             response = self._http.send(request)
@@ -263,7 +269,7 @@ class CallEngine:
 
     def _transport_failure(self, call: Call, exc: httpx.HTTPError) -> _AttemptFailed:
         detail = redact_text(f"{type(exc).__name__}: {exc}".rstrip(": "), self._secrets)
-        error = TargetError(TARGET, f"{call.label}: {detail}")
+        error = TargetError(TARGET, self._located(f"{call.label}: {detail}"))
         retryable = isinstance(exc, httpx.TimeoutException | httpx.NetworkError)
         retryable = retryable or isinstance(exc, httpx.RemoteProtocolError)
         if not retryable:
@@ -304,7 +310,15 @@ class CallEngine:
             request_id=request_id,
         )
         error.detail = call.label
+        error.message += f" ({call.label} at {self._where})"
+        error.args = (error.message,)
         return error
+
+    def _located(self, message: str) -> str:
+        """`message` naming the URL tried and the setting that chose it."""
+        prefix = f"{TARGET}: "
+        message = message.removeprefix(prefix)
+        return f"{message} (at {self._where}; check ANTHROPIC_BASE_URL and that the API is up)"
 
 
 def _error_envelope(response: httpx.Response) -> tuple[str, str, str | None]:

@@ -36,6 +36,9 @@ from syncbot.targets.skills_api import SkillsApiClient
 T = TypeVar("T")
 V = TypeVar("V", bound=SkillValues)
 Progress = Callable[[str], None]
+# Asked with the plan once it is made and before the first write; False cancels the apply.
+Confirm = Callable[[Plan], bool]
+CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class ApplyOptions:
     actor: str = "unknown"
     saved_plan: Plan | None = None
     max_cache_entries: int = 100
+    confirm: Confirm | None = None
 
 
 @dataclass
@@ -95,6 +99,7 @@ def _apply(
             plan = check_saved_plan(options.saved_plan, plan)
             log.planned(plan)
         refuse_blocked(plan)
+        ask_confirmation(plan, options, log)
         return Executor(desired, targets, plan, live, options, progress, log).run()
 
 
@@ -119,6 +124,16 @@ def check_saved_plan(saved: Plan, fresh: Plan) -> Plan:
         )
     wanted = set(saved.fingerprints)
     return replace(fresh, changes=tuple(c for c in fresh.changes if c.object_id in wanted))
+
+
+def ask_confirmation(plan: Plan, options: ApplyOptions, log: RunLog) -> None:
+    """Ask before the first write; a "no" leaves a `cancelled` run (never an applied one,
+    so it does not count as the environment's last applied commit) and changes nothing."""
+    if options.confirm is None or options.dry_run or plan.is_empty:
+        return
+    if not options.confirm(plan):
+        log.finish(CANCELLED, error="cancelled at the confirmation prompt")
+        raise SyncbotError("apply cancelled; nothing changed")
 
 
 def refuse_blocked(plan: Plan) -> None:

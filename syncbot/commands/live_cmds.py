@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -163,6 +164,11 @@ def refuse_unusable(plan: Plan) -> None:
     help="Seconds to wait for another apply.",
 )
 @click.option("--dry-run", is_flag=True, help="Go through every step but write nothing.")
+@click.option(
+    "--auto-approve",
+    is_flag=True,
+    help="Do not ask for confirmation on a terminal (it is never asked elsewhere, as in CI).",
+)
 @pass_app
 def apply_cmd(
     app: App,
@@ -174,12 +180,18 @@ def apply_cmd(
     allow_delete_all: bool,
     lock_timeout: float,
     dry_run: bool,
+    auto_approve: bool,
 ) -> int:
     """Make the live systems equal to the configuration.
+
+    On a terminal, shows the plan and asks `Apply these N changes to ENV? [y/N]` before
+    the first write (answer no: exit 1, nothing changed); --auto-approve skips the
+    question, which is never asked when stdin or stdout is not a terminal (CI).
 
     \b
     Examples:
       syncbot apply --env staging
+      syncbot apply -e production --auto-approve
       syncbot apply --env production --prune --lock-timeout 300
       syncbot apply --plan plan.json
     """
@@ -200,13 +212,15 @@ def apply_cmd(
         actor=actor(app.repo),
         saved_plan=saved,
         max_cache_entries=app.settings.max_cache_size,
+        confirm=None if auto_approve or not on_terminal() else ConfirmOnTerminal(app, env),
     )
     if not app.settings.skills_enabled:
         app.say("notice: ANTHROPIC_SKILLS_ENABLED=false: the Skills API is skipped", err=True)
     with open_targets(app.settings) as targets:
         desired = stricter_than_applied(app.repo, desired, targets.db)
         result = apply(desired, targets, options, app.progress)
-    app.say(render_text(result.plan).rstrip("\n"))
+    if not (isinstance(options.confirm, ConfirmOnTerminal) and options.confirm.shown):
+        app.say(render_text(result.plan).rstrip("\n"))
     app.say(result_line(result))
     if result.status == "degraded":
         raise SyncbotError(
@@ -219,6 +233,24 @@ def apply_cmd(
             f"not compared and not written: {missing}; apply again when it is reachable"
         )
     return 0
+
+
+def on_terminal() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+class ConfirmOnTerminal:
+    """The apply confirmation: the plan as `plan` shows it, then a y/N question."""
+
+    def __init__(self, app: App, environment: str) -> None:
+        self.app, self.environment, self.shown = app, environment, False
+
+    def __call__(self, plan: Plan) -> bool:
+        self.app.say(render_text(plan).rstrip("\n"))
+        self.shown = True
+        count = len(plan.changes)
+        noun = "change" if count == 1 else "changes"
+        return click.confirm(f"Apply these {count} {noun} to {self.environment}?", default=False)
 
 
 def load_saved_plan(path: Path) -> Plan:

@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from syncbot.files.layout import find_repo_root
+from syncbot.progress import Counter, NoProgress, ProgressReporter
 from syncbot.redact import redact_text
 from syncbot.settings import Settings
 from syncbot.textsafe import for_log, for_terminal, visible
@@ -65,6 +66,13 @@ class App:
     def progress(self, text: str) -> None:
         if not self.quiet and sys.stderr.isatty():
             click.echo(f"  … {for_log(redact_text(text, self.settings.secrets()))}", err=True)
+
+    def track(self, label: str, total: int) -> Counter:
+        """Counted progress on stderr: a live line on a terminal, a line every few seconds
+        in a log (CI); nothing with -q."""
+        if self.quiet:
+            return NoProgress()
+        return ProgressReporter(label, total, sys.stderr, live=sys.stderr.isatty())
 
 
 pass_app = click.make_pass_decorator(App)

@@ -115,7 +115,9 @@ def _demo_env(app: App, place: DemoPlace, state: Path) -> None:
         desired = load_desired(app.repo, env)
         with open_targets(settings) as targets:
             app.say(f"\n== syncbot apply --env {env}   (emulator at {server.base_url})")
-            result = apply(desired, targets, ApplyOptions(actor=actor()), app.progress)
+            result = apply(
+                desired, targets, ApplyOptions(actor=actor(), track=app.track), app.progress
+            )
             app.say(render_text(result.plan).rstrip("\n"))
             app.say(result_line(result))
             app.say(f"\n== syncbot status --env {env}")

@@ -212,6 +212,7 @@ def apply_cmd(
         actor=actor(app.repo),
         saved_plan=saved,
         max_cache_entries=app.settings.max_cache_size,
+        track=app.track,
         confirm=None if auto_approve or not on_terminal() else ConfirmOnTerminal(app, env),
     )
     if not app.settings.skills_enabled:

@@ -18,7 +18,7 @@ from syncbot.lint.routes import pattern_findings
 from syncbot.lint.validate import render_findings, validate
 from syncbot.ops import load_config, load_desired, open_source, read_live_rollout
 from syncbot.promote.rollout_edit import edit_rollout, parse_percentage, write_atomically
-from syncbot.routing import MAX_QUERY_LENGTH, SkillInfo, recommend
+from syncbot.routing import MAX_QUERY_LENGTH, Recommendation, SkillInfo, recommend
 
 
 @click.command("validate")
@@ -60,13 +60,24 @@ def routes_group() -> None:
 @click.argument("query")
 @click.option("--type", "skill_type", help="Only skills of this type (code or prompt).")
 @click.option("--category", help="Only skills of this category.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: a list of recommendations (skill, priority, confidence, route, matched).",
+)
 @pass_app
-def routes_test(app: App, query: str, skill_type: str | None, category: str | None) -> int:
+def routes_test(
+    app: App, query: str, skill_type: str | None, category: str | None, fmt: str
+) -> int:
     """Show the skills recommended for QUERY, with confidences and the patterns that matched.
 
     \b
-    Example:
+    Examples:
       syncbot routes test "I need to analyze this contract"
+      syncbot routes test "draft an NDA" --category drafting --format json
     """
     loaded, desired = load_config(app.repo, app.settings.environment)
     _refuse_unsafe_patterns(pattern_findings(loaded))
@@ -78,6 +89,9 @@ def routes_test(app: App, query: str, skill_type: str | None, category: str | No
         )
     skills = {n: SkillInfo(type=s.type, category=s.category) for n, s in desired.skills.items()}
     found = recommend(desired.routes, query, skills=skills, type=skill_type, category=category)
+    if fmt == "json":
+        app.say(dump_json([_recommendation_dict(rec) for rec in found]))
+        return 0
     if not found:
         app.say("no skill recommended")
     for rank, rec in enumerate(found, 1):
@@ -88,6 +102,16 @@ def routes_test(app: App, query: str, skill_type: str | None, category: str | No
         for pattern in rec.matched:
             app.say(f"     matched {pattern.regex!r} weight {pattern.weight:g}")
     return 0
+
+
+def _recommendation_dict(rec: Recommendation) -> dict[str, Any]:
+    return {
+        "skill": rec.skill,
+        "priority": rec.priority,
+        "confidence": round(rec.confidence, 6),
+        "route": rec.route_key,
+        "matched": [{"regex": p.regex, "weight": p.weight} for p in rec.matched],
+    }
 
 
 def _refuse_unsafe_patterns(findings: list[Finding]) -> None:

@@ -72,7 +72,13 @@ def demo_settings(base: Settings, place: DemoPlace, emulator_url: str) -> Settin
 
 @click.command("demo")
 @click.option(
-    "--env", "environments", multiple=True, default=("staging", "production"), show_default=True
+    "-e",
+    "--env",
+    "environments",
+    multiple=True,
+    default=("staging", "production"),
+    show_default=True,
+    help="Environment to demonstrate (repeatable).",
 )
 @click.option(
     "--database-url", default=DEFAULT_DB, show_default=True, help="Server for the demo schemas."

@@ -94,7 +94,7 @@ def summary(path: Path) -> None:
 
 
 @github_group.command("drift-issue")
-@click.option("--env", "env", envvar="SYNCBOT_ENV", required=True, callback=_marker_option)
+@click.option("-e", "--env", "env", envvar="SYNCBOT_ENV", required=True, callback=_marker_option)
 @click.option("--file", "path", type=_FILE, help="The drift plan (Markdown).")
 @click.option("--resolved", is_flag=True, help="Live equals main: close the issue if open.")
 @click.option(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -281,10 +283,25 @@ def result_line(result: ApplyResult) -> str:
 
 @click.command("status")
 @env_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one document (api, database, cache, last_run, healthy) for scripts.",
+)
 @pass_app
 def status_cmd(app: App, environment: str | None, fmt: str) -> int:
-    """Health of the API, database and cache, counts and the last run."""
+    """Health of the API, database and cache, counts and the last run.
+
+    Exits 1 when any of them is unhealthy.
+
+    \b
+    Examples:
+      syncbot status
+      syncbot status -e production --format json
+    """
     with open_targets(app.settings) as targets:
         doc = status(targets, env_of(app, environment))
     if fmt == "json":
@@ -301,8 +318,19 @@ def status_cmd(app: App, environment: str | None, fmt: str) -> int:
                 f"{name:<9} {'healthy' if part['healthy'] else 'UNHEALTHY'}  "
                 f"{part['detail']}  {extra}"
             )
-        app.say(f"last run  {dump_json(doc['last_run']) if doc['last_run'] else 'none'}")
+        app.say(f"last run  {last_run_line(doc['last_run'])}")
     return 0 if doc["healthy"] else 1
+
+
+def last_run_line(run: dict[str, Any] | None) -> str:
+    """`#12 succeeded 2026-05-01 10:00:00Z commit abc123456789 by alice`, and the reason
+    when it did not succeed."""
+    if run is None:
+        return "none"
+    commit = (run["commit"] or "(none)")[:12]
+    when = datetime.fromisoformat(run["started_at"]).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    line = f"#{run['id']} {run['status']} {when} commit {commit} by {run['actor']}"
+    return line + (f": {run['reason']}" if run["reason"] else "")
 
 
 @click.command("doctor")

@@ -23,7 +23,14 @@ from syncbot.routing import MAX_QUERY_LENGTH, Recommendation, SkillInfo, recomme
 
 @click.command("validate")
 @click.option("--base", "base_ref", help="Also check changes against this git revision.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="json for scripts; github: workflow annotations on the files of a PR.",
+)
 @pass_app
 def validate_cmd(app: App, base_ref: str | None, fmt: str) -> int:
     """Check every file against the schemas and rules; all problems in one run.
@@ -41,11 +48,22 @@ def validate_cmd(app: App, base_ref: str | None, fmt: str) -> int:
 
 @click.command("schema")
 @click.option(
-    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("schemas")
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("schemas"),
+    show_default=True,
+    help="Folder to write the schemas into (created if missing).",
 )
 @pass_app
 def schema_cmd(app: App, out_dir: Path) -> int:
-    """Write the JSON Schemas of the file formats, for editors."""
+    """Write the JSON Schemas of the file formats, for editors.
+
+    \b
+    Examples:
+      syncbot schema
+      syncbot schema --out /tmp/syncbot-schemas
+    """
     for path in write_json_schemas(out_dir):
         app.say(str(path))
     return 0
@@ -53,7 +71,13 @@ def schema_cmd(app: App, out_dir: Path) -> int:
 
 @click.group("routes")
 def routes_group() -> None:
-    """Routing tools for authors."""
+    """Routing tools for authors.
+
+    \b
+    Examples:
+      syncbot routes test "I need to analyze this contract"
+      syncbot routes test "draft an NDA" --format json
+    """
 
 
 @routes_group.command("test")
@@ -127,7 +151,13 @@ def _refuse_unsafe_patterns(findings: list[Finding]) -> None:
 
 @click.group("rollout")
 def rollout_group() -> None:
-    """Rollout tools for authors."""
+    """Rollout tools for authors.
+
+    \b
+    Examples:
+      syncbot rollout bucket contract-analysis-ro user-42 --env production
+      syncbot rollout set contract-analysis-ro 25 --env production
+    """
 
 
 @rollout_group.command("bucket")
@@ -145,7 +175,14 @@ def rollout_group() -> None:
     type=click.File("r", encoding="utf-8"),
     help="Many unit ids, one per line ('-': standard input); blank lines and # comments skipped.",
 )
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one document with every unit, for scripts.",
+)
 @pass_app
 def rollout_bucket(
     app: App,

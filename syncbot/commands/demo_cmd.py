@@ -83,7 +83,12 @@ def demo_settings(base: Settings, place: DemoPlace, emulator_url: str) -> Settin
 @click.option(
     "--database-url", default=DEFAULT_DB, show_default=True, help="Server for the demo schemas."
 )
-@click.option("--redis-url", default="redis://127.0.0.1:6379/0", show_default=True)
+@click.option(
+    "--redis-url",
+    default="redis://127.0.0.1:6379/0",
+    show_default=True,
+    help="Redis for the demo keys.",
+)
 @click.option(
     "--state-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -100,6 +105,11 @@ def demo_cmd(
     """Validate, plan and apply the example configuration against the embedded emulator.
 
     Delete the state directory to start again from an empty emulator, schema and cache.
+
+    \b
+    Examples:
+      syncbot demo
+      syncbot demo -e staging
     """
     app.say("== syncbot validate")
     findings = validate(open_source(app.repo, None))

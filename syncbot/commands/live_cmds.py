@@ -55,7 +55,14 @@ allow_delete_all_option = click.option(
     "base_ref",
     help="Judge rollout changes by the policy of this revision too (the PR's base).",
 )
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="json for scripts; markdown for a PR comment or a job summary.",
+)
 @click.option(
     "--out",
     "out_file",
@@ -64,7 +71,12 @@ allow_delete_all_option = click.option(
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes.")
 @prune_option
-@click.option("--max-deletions", type=click.IntRange(min=0), help="Override prune.max_deletions.")
+@click.option(
+    "--max-deletions",
+    type=click.IntRange(min=0),
+    help="With --prune: delete at most this many skills (overrides prune.max_deletions in "
+    "syncbot.yaml); over it the plan is refused.",
+)
 @allow_delete_all_option
 @pass_app
 def plan_cmd(
@@ -337,7 +349,15 @@ def last_run_line(run: dict[str, Any] | None) -> str:
 @env_option
 @pass_app
 def doctor_cmd(app: App, environment: str | None) -> int:
-    """Check each environment variable and each connection, with a fix for each failure."""
+    """Check each environment variable and each connection, with a fix for each failure.
+
+    Exits 1 when a check fails.
+
+    \b
+    Examples:
+      syncbot doctor
+      syncbot doctor -e production
+    """
     checks = doctor_env(app.settings)
     if all(c.ok for c in checks):
         with open_targets(app.settings) as targets:
@@ -352,13 +372,24 @@ def doctor_cmd(app: App, environment: str | None) -> int:
 
 
 history_format = click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: the same records, for scripts.",
 )
 
 
 @click.group("history", invoke_without_command=True)
 @env_option
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Show at most this many runs.",
+)
 @history_format
 @click.pass_context
 def history_group(ctx: click.Context, environment: str | None, limit: int, fmt: str) -> int:
@@ -397,8 +428,9 @@ def history_show(ctx: click.Context, run_ref: str, environment: str | None, fmt:
     database); with --env it must be a run of that environment.
 
     \b
-    Example:
+    Examples:
       syncbot history show 42 --env production
+      syncbot history show 42 --format json
     """
     app = ctx.find_object(App)
     assert app is not None
@@ -431,13 +463,24 @@ def _history_db(app: App) -> Database:
 
 @click.group("db")
 def db_group() -> None:
-    """Database maintenance."""
+    """Database maintenance.
+
+    \b
+    Examples:
+      syncbot db migrate
+    """
 
 
 @db_group.command("migrate")
 @pass_app
 def db_migrate(app: App) -> int:
-    """Create or upgrade the tables (idempotent; apply runs it too)."""
+    """Create or upgrade the tables (idempotent; apply runs it too).
+
+    \b
+    Examples:
+      syncbot db migrate
+      DATABASE_URL=postgresql://127.0.0.1:5432/skills syncbot db migrate
+    """
     if not app.settings.database_url:
         raise SyncbotError("DATABASE_URL is not set")
     with Database(app.settings.database_url) as db:

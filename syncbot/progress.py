@@ -1,8 +1,9 @@
 """Progress of a batch (uploads, downloads) that reads well on a terminal and in CI logs.
 
 On a terminal one line is rewritten in place (`\\r`) at each step; elsewhere a full line
-is printed at most every `interval` seconds, and always at the end, so a log of a long
-apply shows it moving without one line per item.
+is printed at most every `interval` seconds, and a last one at the end, so a log of a long
+apply shows it moving without one line per item. A batch done within one interval
+prints nothing in a log: the command's own result line says it all.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ class ProgressReporter:
         )
         self.interval = DEFAULT_INTERVAL_S if interval is None else interval
         self.done = self.failed = 0
-        self.shown_at_done = -1  # the count of the last log line: close does not repeat it
+        self.shown_at_done: int | None = None  # the count of the last log line, if any
         self.started = self.last_shown = clock()
         self.closed = False
         self._lock = threading.Lock()
@@ -80,7 +81,7 @@ class ProgressReporter:
             line = self.line(self.clock())
             if self.live:
                 self._write(f"\r{line}\n")
-            elif self.shown_at_done != self.done:
+            elif self.shown_at_done is not None and self.shown_at_done != self.done:
                 self._write(line + "\n")
 
     def line(self, now: float) -> str:

@@ -30,14 +30,28 @@ def test_in_a_log_a_line_every_interval_and_at_the_end() -> None:
     assert "\r" not in out.getvalue()
 
 
-def test_quick_batches_print_only_the_final_line_and_close_is_idempotent() -> None:
+def test_a_batch_done_within_one_interval_prints_nothing_in_a_log() -> None:
     clock, out = FakeClock(), io.StringIO()
     reporter = ProgressReporter("downloads", 3, out, live=False, clock=clock, interval=5.0)
     for _ in range(3):
         reporter.step()
     reporter.close()
     reporter.close()
-    assert out.getvalue() == "downloads 3/3, 0 failed, in 0 s\n"
+    assert out.getvalue() == ""
+
+
+def test_the_final_line_is_printed_once() -> None:
+    clock, out = FakeClock(), io.StringIO()
+    reporter = ProgressReporter("uploads", 3, out, live=False, clock=clock, interval=5.0)
+    clock.now += 6.0
+    reporter.step()
+    reporter.step()
+    reporter.close()
+    reporter.close()
+    assert out.getvalue().splitlines() == [
+        "uploads 1/3, 0 failed, ~12 s left",
+        "uploads 2/3, 0 failed, ~3 s left",  # at close, once, though closed twice
+    ]
 
 
 def test_on_a_terminal_the_line_is_rewritten_in_place() -> None:

@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
 # Shared set-up for demo.sh, test.sh and .ci/run: start PostgreSQL and Redis if they are
-# not answering, then create .venv and install the project with its test extras.
+# not answering, then create .venv and install the project.
+#   bash scripts/bootstrap.sh main   # what the main job (demo.sh) needs: `pip install -e .`
+#   bash scripts/bootstrap.sh [test] # the default: also the test tools ('.[test]': pytest,
+#                                    # ruff, mypy, zizmor…) and Prometheus's binaries
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mode=${1:-test}
+case "$mode" in
+  main | test) ;;
+  *) echo "usage: bash scripts/bootstrap.sh [main|test]" >&2; exit 2 ;;
+esac
 
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   echo "starting PostgreSQL"
@@ -19,7 +27,7 @@ fi
 
 # The Prometheus metrics source is tested against a real server the test starts itself
 # (tests/prometheus_support.py); only the binaries are needed, never the system service.
-if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
+if [ "$mode" = test ] && { ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; }; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing prometheus (Debian package; its service is not started)"
     { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; } \
@@ -32,11 +40,16 @@ fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-stamp=.venv/.syncbot-installed
+# the test install includes the main one, so its stamp satisfies both modes
+test_stamp=.venv/.syncbot-installed
+if [ "$mode" = test ]; then stamp=$test_stamp target='.[test]' what="syncbot and its test dependencies"
+else stamp=.venv/.syncbot-installed-main target=. what=syncbot
+  if [ -f "$test_stamp" ] && [ ! pyproject.toml -nt "$test_stamp" ]; then stamp=$test_stamp; fi
+fi
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  echo "installing syncbot and its test dependencies into .venv (log: .venv/pip-install.log)"
+  echo "installing $what into .venv (log: .venv/pip-install.log)"
   if ! { .venv/bin/python -m pip install --upgrade pip &&
-         .venv/bin/python -m pip install -e '.[test]'; } > .venv/pip-install.log 2>&1; then
+         .venv/bin/python -m pip install -e "$target"; } > .venv/pip-install.log 2>&1; then
     cat .venv/pip-install.log
     echo "pip install failed (log above)" >&2
     exit 1

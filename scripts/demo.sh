@@ -3,5 +3,5 @@
 # Skills API emulator and the local PostgreSQL and Redis, then show the status.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh
+bash scripts/bootstrap.sh main
 exec .venv/bin/syncbot demo "$@"

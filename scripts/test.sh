@@ -2,7 +2,7 @@
 # The whole test suite: formatting, lint, types, then pytest against the real services.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh
+bash scripts/bootstrap.sh test
 .venv/bin/ruff format --check syncbot tests bench
 .venv/bin/ruff check syncbot tests bench
 .venv/bin/mypy

@@ -18,6 +18,7 @@ from syncbot.live import LiveState, RolloutRow, SkillRow, VersionRow
 from syncbot.marker import new_nonce
 from syncbot.plan import Change, Plan
 from syncbot.planner import PlanOptions
+from syncbot.progress import Counter, NoProgress, Track
 from syncbot.reader import plan_options, read_and_plan
 from syncbot.records import (
     Route,
@@ -36,6 +37,9 @@ from syncbot.targets.skills_api import SkillsApiClient
 T = TypeVar("T")
 V = TypeVar("V", bound=SkillValues)
 Progress = Callable[[str], None]
+# Asked with the plan once it is made and before the first write; False cancels the apply.
+Confirm = Callable[[Plan], bool]
+CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,8 @@ class ApplyOptions:
     actor: str = "unknown"
     saved_plan: Plan | None = None
     max_cache_entries: int = 100
+    confirm: Confirm | None = None
+    track: Track | None = None  # counts the uploads (syncbot.progress); None: silent
 
 
 @dataclass
@@ -95,6 +101,7 @@ def _apply(
             plan = check_saved_plan(options.saved_plan, plan)
             log.planned(plan)
         refuse_blocked(plan)
+        ask_confirmation(plan, options, log)
         return Executor(desired, targets, plan, live, options, progress, log).run()
 
 
@@ -119,6 +126,16 @@ def check_saved_plan(saved: Plan, fresh: Plan) -> Plan:
         )
     wanted = set(saved.fingerprints)
     return replace(fresh, changes=tuple(c for c in fresh.changes if c.object_id in wanted))
+
+
+def ask_confirmation(plan: Plan, options: ApplyOptions, log: RunLog) -> None:
+    """Ask before the first write; a "no" leaves a `cancelled` run (never an applied one,
+    so it does not count as the environment's last applied commit) and changes nothing."""
+    if options.confirm is None or options.dry_run or plan.is_empty:
+        return
+    if not options.confirm(plan):
+        log.finish(CANCELLED, error="cancelled at the confirmation prompt")
+        raise SyncbotError("apply cancelled; nothing changed")
 
 
 def refuse_blocked(plan: Plan) -> None:
@@ -149,6 +166,7 @@ class Executor:
         # skill name -> the ownership nonce its upload request carries (syncbot.marker)
         self.nonces: dict[str, str] = {}
         self.journal = Journal(targets.db, enabled=not options.dry_run)
+        self.counter: Counter = NoProgress()
 
     def run(self) -> ApplyResult:
         if self.plan.is_empty:
@@ -183,13 +201,15 @@ class Executor:
         self.result.status = status
         self.log.finish(status, error=error, summary=self._summary())
 
-    def _write(self, description: str, fn: Callable[[], T]) -> T | None:
+    def _write(self, description: str, fn: Callable[[], T], *, announce: bool = True) -> T | None:
         self.result.writes.append(description)
         if self.options.dry_run:
-            self.progress(f"would {description}")
+            if announce:
+                self.progress(f"would {description}")
             return None
         value = fn()
-        self.progress(description)
+        if announce:
+            self.progress(description)
         return value
 
     # -- phase 1: API uploads and re-pins --------------------------------------------
@@ -205,23 +225,32 @@ class Executor:
             # committed before the first request: a skill that comes back carrying one of
             # these nonces was made by this environment (adopted or pruned as a duplicate)
             self.journal.add_many([_started(c, self.nonces[c.key]) for c in uploads])
+            if self.options.track is not None:
+                self.counter = self.options.track("uploads", len(uploads))
             try:
                 results = self.targets.api.map_concurrent(self._upload, uploads)
             finally:
+                self.counter.close()
                 self.journal.flush()
             self._raise_upload_failures(uploads, results)
 
     def _upload(self, change: Change) -> None:
         skill = self.desired.skills[change.key]
+        ok = False
         try:
             placed = self._write(
-                f"upload {skill.name} ({change.action})", lambda: self._send(change, skill)
+                f"upload {skill.name} ({change.action})",
+                lambda: self._send(change, skill),
+                announce=self.options.track is None,  # one counted line instead of one per upload
             )
+            ok = True
         except SyncbotError as exc:
             self.journal.outcome(
                 {"op": "upload", "skill": skill.name, "outcome": "failed", "error": exc.message}
             )
             raise
+        finally:
+            self.counter.step(ok)
         if placed is None:
             placed = (as_placement(change.after)["skill_id"], "(dry-run)")
         self.placed[skill.name] = placed

@@ -12,7 +12,7 @@ import redis
 from psycopg import sql
 
 from syncbot.errors import TargetError
-from syncbot.targets.admin import drop_keys, prepare_schema, with_search_path
+from syncbot.targets.admin import drop_keys, prepare_database, prepare_schema, with_search_path
 
 UNREACHABLE_PG = "postgresql://root@127.0.0.1:1/test"
 UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
@@ -91,3 +91,33 @@ def test_drop_keys_unreachable_is_target_error() -> None:
     assert caught.value.target == "cache"
     assert caught.value.message.startswith("cache: cannot prepare the demo keys: ")
     assert isinstance(caught.value.__cause__, redis.RedisError)
+
+
+def test_prepare_database_creates_keeps_and_recreates() -> None:
+    name = f"t_admin_db_{uuid.uuid4().hex[:12]}"
+    url = f"postgresql://127.0.0.1:5432/{name}"
+    try:
+        assert prepare_database(url, fresh=False, what="the test database") is True
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE kept (id int)")
+        assert prepare_database(url, fresh=False, what="the test database") is False
+        assert _tables(url, "public") == ["kept"]
+        with psycopg.connect(url):  # an open connection does not stop --reset
+            assert prepare_database(url, fresh=True, what="the test database") is True
+        assert _tables(url, "public") == []
+    finally:
+        with psycopg.connect("postgresql://127.0.0.1:5432/postgres", autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def test_prepare_database_refuses_a_url_without_a_database() -> None:
+    with pytest.raises(TargetError) as caught:
+        prepare_database(
+            "postgresql://127.0.0.1:5432/postgres", fresh=True, what="the demo database"
+        )
+    assert (
+        caught.value.message
+        == "database: cannot prepare the demo database: the URL names no database"
+    )

@@ -35,6 +35,7 @@ LAYERS: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
             "syncbot.textsafe",
             "syncbot.settings",
             "syncbot.regexsafe",
+            "syncbot.progress",
             "syncbot.files.semver",
         ),
         frozenset(),

@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from syncbot.files.layout import find_repo_root
+from syncbot.progress import Counter, NoProgress, ProgressReporter
 from syncbot.redact import redact_text
 from syncbot.settings import Settings
 from syncbot.textsafe import for_log, for_terminal, visible
@@ -66,10 +67,17 @@ class App:
         if not self.quiet and sys.stderr.isatty():
             click.echo(f"  … {for_log(redact_text(text, self.settings.secrets()))}", err=True)
 
+    def track(self, label: str, total: int) -> Counter:
+        """Counted progress on stderr: a live line on a terminal, a line every few seconds
+        in a log (CI); nothing with -q."""
+        if self.quiet:
+            return NoProgress()
+        return ProgressReporter(label, total, sys.stderr, live=sys.stderr.isatty())
+
 
 pass_app = click.make_pass_decorator(App)
 env_option = click.option(
-    "--env", "environment", help="Environment (default: $SYNCBOT_ENV or staging)."
+    "-e", "--env", "environment", help="Environment (default: $SYNCBOT_ENV or staging)."
 )
 
 
@@ -89,23 +97,36 @@ def _more_verbose(ctx: click.Context, _param: click.Parameter, value: int) -> No
         set_verbosity(app.verbose)
 
 
+def _start_at(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    app = ctx.find_object(App)
+    if app is not None and value is not None:
+        app.start, app._root = value, None
+
+
 def _quieter(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     app = ctx.find_object(App)
     if app is not None and value:
         app.quiet = True
 
 
-# -v and -q as options of every command: (names, what they are, callback, help)
+# --repo, -v and -q as options of every command: (names, what they are, callback, help)
 _Callback = Callable[[click.Context, click.Parameter, Any], None]
-_COMMON_OPTIONS: tuple[tuple[list[str], dict[str, bool], _Callback, str], ...] = (
+_COMMON_OPTIONS: tuple[tuple[list[str], dict[str, Any], _Callback, str], ...] = (
+    (
+        ["--repo"],
+        {"type": click.Path(file_okay=False, path_type=Path), "is_eager": True},
+        _start_at,
+        "Start here and walk up to the folder holding syncbot.yaml (as before the command).",
+    ),
     (["-v", "--verbose"], {"count": True}, _more_verbose, "More detail (errors: the cause chain)."),
     (["-q", "--quiet"], {"is_flag": True}, _quieter, "Only errors."),
 )
 
 
 def add_common_options(command: click.Command) -> None:
-    """-v and -q work after any subcommand too (`syncbot plan -v`), as users type them;
-    a command with options of its own by those names (the emulator's --quiet) keeps them."""
+    """--repo, -v and -q work after any subcommand too (`syncbot validate --repo DIR`,
+    `syncbot plan -v`), as users type them; a command with options of its own by those
+    names (the emulator's --quiet) keeps them."""
     taken = {opt for param in command.params for opt in param.opts}
     for names, kind, callback, text in _COMMON_OPTIONS:
         if not taken & set(names):

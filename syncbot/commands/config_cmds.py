@@ -18,12 +18,19 @@ from syncbot.lint.routes import pattern_findings
 from syncbot.lint.validate import render_findings, validate
 from syncbot.ops import load_config, load_desired, open_source, read_live_rollout
 from syncbot.promote.rollout_edit import edit_rollout, parse_percentage, write_atomically
-from syncbot.routing import MAX_QUERY_LENGTH, SkillInfo, recommend
+from syncbot.routing import MAX_QUERY_LENGTH, Recommendation, SkillInfo, recommend
 
 
 @click.command("validate")
 @click.option("--base", "base_ref", help="Also check changes against this git revision.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="json for scripts; github: workflow annotations on the files of a PR.",
+)
 @pass_app
 def validate_cmd(app: App, base_ref: str | None, fmt: str) -> int:
     """Check every file against the schemas and rules; all problems in one run.
@@ -41,11 +48,22 @@ def validate_cmd(app: App, base_ref: str | None, fmt: str) -> int:
 
 @click.command("schema")
 @click.option(
-    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("schemas")
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("schemas"),
+    show_default=True,
+    help="Folder to write the schemas into (created if missing).",
 )
 @pass_app
 def schema_cmd(app: App, out_dir: Path) -> int:
-    """Write the JSON Schemas of the file formats, for editors."""
+    """Write the JSON Schemas of the file formats, for editors.
+
+    \b
+    Examples:
+      syncbot schema
+      syncbot schema --out /tmp/syncbot-schemas
+    """
     for path in write_json_schemas(out_dir):
         app.say(str(path))
     return 0
@@ -53,20 +71,37 @@ def schema_cmd(app: App, out_dir: Path) -> int:
 
 @click.group("routes")
 def routes_group() -> None:
-    """Routing tools for authors."""
+    """Routing tools for authors.
+
+    \b
+    Examples:
+      syncbot routes test "I need to analyze this contract"
+      syncbot routes test "draft an NDA" --format json
+    """
 
 
 @routes_group.command("test")
 @click.argument("query")
 @click.option("--type", "skill_type", help="Only skills of this type (code or prompt).")
 @click.option("--category", help="Only skills of this category.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: a list of recommendations (skill, priority, confidence, route, matched).",
+)
 @pass_app
-def routes_test(app: App, query: str, skill_type: str | None, category: str | None) -> int:
+def routes_test(
+    app: App, query: str, skill_type: str | None, category: str | None, fmt: str
+) -> int:
     """Show the skills recommended for QUERY, with confidences and the patterns that matched.
 
     \b
-    Example:
+    Examples:
       syncbot routes test "I need to analyze this contract"
+      syncbot routes test "draft an NDA" --category drafting --format json
     """
     loaded, desired = load_config(app.repo, app.settings.environment)
     _refuse_unsafe_patterns(pattern_findings(loaded))
@@ -85,6 +120,9 @@ def routes_test(app: App, query: str, skill_type: str | None, category: str | No
         )
     skills = {n: SkillInfo(type=s.type, category=s.category) for n, s in desired.skills.items()}
     found = recommend(desired.routes, query, skills=skills, type=skill_type, category=category)
+    if fmt == "json":
+        app.say(dump_json([_recommendation_dict(rec) for rec in found]))
+        return 0
     if not found:
         app.say("no skill recommended")
     for rank, rec in enumerate(found, 1):
@@ -95,6 +133,16 @@ def routes_test(app: App, query: str, skill_type: str | None, category: str | No
         for pattern in rec.matched:
             app.say(f"     matched {pattern.regex!r} weight {pattern.weight:g}")
     return 0
+
+
+def _recommendation_dict(rec: Recommendation) -> dict[str, Any]:
+    return {
+        "skill": rec.skill,
+        "priority": rec.priority,
+        "confidence": round(rec.confidence, 6),
+        "route": rec.route_key,
+        "matched": [{"regex": p.regex, "weight": p.weight} for p in rec.matched],
+    }
 
 
 def _refuse_unsafe_patterns(findings: list[Finding]) -> None:
@@ -110,7 +158,13 @@ def _refuse_unsafe_patterns(findings: list[Finding]) -> None:
 
 @click.group("rollout")
 def rollout_group() -> None:
-    """Rollout tools for authors."""
+    """Rollout tools for authors.
+
+    \b
+    Examples:
+      syncbot rollout bucket contract-analysis-ro user-42 --env production
+      syncbot rollout set contract-analysis-ro 25 --env production
+    """
 
 
 @rollout_group.command("bucket")
@@ -128,7 +182,14 @@ def rollout_group() -> None:
     type=click.File("r", encoding="utf-8"),
     help="Many unit ids, one per line ('-': standard input); blank lines and # comments skipped.",
 )
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one document with every unit, for scripts.",
+)
 @pass_app
 def rollout_bucket(
     app: App,

@@ -2,6 +2,10 @@
 and the local PostgreSQL and Redis, then show the status. Run it twice: the second run
 reports no changes, because the emulator's state is kept in a file.
 
+It writes only to a database of its own (`syncbot_demo`, created if missing) and to Redis
+keys under its own prefix (`syncbot-demo:`); `--reset` drops and recreates that database,
+deletes those keys and forgets the emulator's state.
+
 Then, for an environment with a canary, it plays the AI service for one skill (a few
 hundred executions in the last hour, its rollout's soak moved into the past, in the
 demo's own schema only) and runs `syncbot promote`, so the decision and its evidence
@@ -27,23 +31,28 @@ from syncbot.promote.run import promote
 from syncbot.render import render_text
 from syncbot.session import open_targets
 from syncbot.settings import Settings
-from syncbot.targets.admin import drop_keys, prepare_schema, with_search_path
+from syncbot.targets.admin import drop_keys, prepare_database, prepare_schema, with_search_path
 from syncbot.targets.postgres import Database
 
 DEMO_KEY = "demo-key-not-a-secret"
-DEFAULT_DB = "postgresql://127.0.0.1:5432/test"
+DEFAULT_DB = "postgresql://127.0.0.1:5432/syncbot_demo"
+DEMO_PREFIX = "syncbot-demo:"
 DEMO_EXECUTIONS = 300
 DEMO_SOAK_HOURS = 73
 
 
 @dataclasses.dataclass(frozen=True)
 class DemoPlace:
-    """Where one environment of the demo lives: its own schema, key prefix and emulator."""
+    """Where one environment of the demo lives: its own schema, key prefix and emulator
+    (`environment` empty: the demo as a whole, before any environment)."""
 
     environment: str
     database_url: str
     redis_url: str
-    fresh: bool  # no emulator state yet: start the schema and the keys empty as well
+    fresh: bool
+    key_prefix: str = (
+        DEMO_PREFIX  # no emulator state yet: start the schema and the keys empty as well
+    )
 
     @property
     def schema(self) -> str:
@@ -51,7 +60,7 @@ class DemoPlace:
 
     @property
     def prefix(self) -> str:
-        return f"syncbot-demo:{self.environment}:"
+        return f"{self.key_prefix}{self.environment}:"
 
 
 def demo_settings(base: Settings, place: DemoPlace, emulator_url: str) -> Settings:
@@ -72,16 +81,42 @@ def demo_settings(base: Settings, place: DemoPlace, emulator_url: str) -> Settin
 
 @click.command("demo")
 @click.option(
-    "--env", "environments", multiple=True, default=("staging", "production"), show_default=True
+    "-e",
+    "--env",
+    "environments",
+    multiple=True,
+    default=("staging", "production"),
+    show_default=True,
+    help="Environment to demonstrate (repeatable).",
 )
 @click.option(
-    "--database-url", default=DEFAULT_DB, show_default=True, help="Server for the demo schemas."
+    "--database-url",
+    default=DEFAULT_DB,
+    show_default=True,
+    help="The demo's own database (created if missing; one schema per environment).",
 )
-@click.option("--redis-url", default="redis://127.0.0.1:6379/0", show_default=True)
+@click.option(
+    "--redis-url",
+    default="redis://127.0.0.1:6379/0",
+    show_default=True,
+    help="Redis for the demo keys.",
+)
 @click.option(
     "--state-dir",
     type=click.Path(file_okay=False, path_type=Path),
     help="Where the emulator keeps its state [default: <repo>/.syncbot-demo].",
+)
+@click.option(
+    "--key-prefix",
+    default=DEMO_PREFIX,
+    show_default=True,
+    help="The demo's own Redis key prefix (each environment below it).",
+)
+@click.option(
+    "--reset",
+    is_flag=True,
+    help="Start again from empty: drop and recreate the demo database, delete the keys "
+    "under syncbot-demo: and the emulator's state.",
 )
 @pass_app
 def demo_cmd(
@@ -90,10 +125,20 @@ def demo_cmd(
     database_url: str,
     redis_url: str,
     state_dir: Path | None,
+    key_prefix: str,
+    reset: bool,
 ) -> int:
     """Validate, plan and apply the example configuration against the embedded emulator.
 
-    Delete the state directory to start again from an empty emulator, schema and cache.
+    Writes only to its own database (syncbot_demo, created if missing) and to Redis keys
+    under syncbot-demo:. Run it twice: the second run finds no changes. --reset starts
+    again from an empty emulator, database and cache.
+
+    \b
+    Examples:
+      syncbot demo
+      syncbot demo --reset
+      syncbot demo -e staging --database-url postgresql://127.0.0.1:5432/my_demo
     """
     app.say("== syncbot validate")
     findings = validate(open_source(app.repo, None))
@@ -102,10 +147,28 @@ def demo_cmd(
         return 1
     state = state_dir or app.repo / ".syncbot-demo"
     state.mkdir(parents=True, exist_ok=True)
+    place = DemoPlace("", database_url, redis_url, fresh=reset, key_prefix=key_prefix)
+    prepare_demo(app, place, state)
     for env in environments:
         fresh = not (state / f"emulator-{env}.json").exists()
-        _demo_env(app, DemoPlace(env, database_url, redis_url, fresh), state)
+        _demo_env(app, dataclasses.replace(place, environment=env, fresh=fresh), state)
     return 0
+
+
+def prepare_demo(app: App, place: DemoPlace, state: Path) -> None:
+    """The demo's database, created if missing. A database created now (or --reset) starts
+    everything empty: an emulator that remembers skills a new database does not own would
+    make the apply upload them again as duplicates."""
+    created = prepare_database(place.database_url, fresh=place.fresh, what="the demo database")
+    if created or place.fresh:  # `fresh` here: --reset
+        drop_keys(place.redis_url, place.key_prefix, what="the demo keys")
+        for saved in state.glob("emulator-*.json"):
+            saved.unlink()
+        app.say(f"demo database {_database_name(place.database_url)} created (empty)")
+
+
+def _database_name(database_url: str) -> str:
+    return database_url.rsplit("/", 1)[-1].partition("?")[0]
 
 
 def _demo_env(app: App, place: DemoPlace, state: Path) -> None:
@@ -115,7 +178,9 @@ def _demo_env(app: App, place: DemoPlace, state: Path) -> None:
         desired = load_desired(app.repo, env)
         with open_targets(settings) as targets:
             app.say(f"\n== syncbot apply --env {env}   (emulator at {server.base_url})")
-            result = apply(desired, targets, ApplyOptions(actor=actor()), app.progress)
+            result = apply(
+                desired, targets, ApplyOptions(actor=actor(), track=app.track), app.progress
+            )
             app.say(render_text(result.plan).rstrip("\n"))
             app.say(result_line(result))
             app.say(f"\n== syncbot status --env {env}")

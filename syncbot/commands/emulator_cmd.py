@@ -36,7 +36,13 @@ def _fail_nth(values: tuple[str, ...]) -> dict[int, int]:
 
 @click.command("emulator", epilog=EXAMPLES)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--port",
+    default=8765,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (0: any free port).",
+)
 @click.option("--persist", "persist", type=click.Path(dir_okay=False), help="Keep state in FILE.")
 @click.option("--api-key", help="Accept only this API key (default: any non-empty key).")
 @click.option("--latency-ms", default=0.0, type=click.FloatRange(min=0), help="Added per request.")
@@ -61,7 +67,13 @@ def _fail_nth(values: tuple[str, ...]) -> dict[int, int]:
     "--lost-nth", multiple=True, type=click.IntRange(min=1), help="Lose the N-th mutation's answer."
 )
 @click.option("--seed", type=int, help="Seed the fault RNG, for reproducible runs.")
-@click.option("--max-upload-bytes", default=DEFAULT_MAX_UPLOAD_BYTES, type=click.IntRange(min=1))
+@click.option(
+    "--max-upload-bytes",
+    default=DEFAULT_MAX_UPLOAD_BYTES,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Refuse larger uploads (413), as the real API does.",
+)
 @click.option("--anthropic-skills", is_flag=True, help="Also list read-only Anthropic skills.")
 @click.option("--quiet", is_flag=True, help="Do not log each request.")
 def emulator_command(

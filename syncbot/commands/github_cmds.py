@@ -49,6 +49,12 @@ def github_group() -> None:
     For the workflows in .github/workflows. Reads GITHUB_TOKEN, GITHUB_REPOSITORY,
     GITHUB_API_URL, GITHUB_SERVER_URL, GITHUB_RUN_ID, GITHUB_EVENT_PATH and
     GITHUB_STEP_SUMMARY, as GitHub Actions sets them.
+
+    \b
+    Examples:
+      syncbot github comment --file plan-staging.md --marker syncbot-plan-staging
+      syncbot github summary --file plan-staging.md
+      syncbot github drift-issue --env production --file drift.md
     """
 
 
@@ -71,7 +77,7 @@ def comment(path: Path, marker: str, pr: int | None, author: str) -> None:
     that points to the job summary of this run.
 
     \b
-    Example:
+    Examples:
       syncbot github comment --file plan-staging.md --marker syncbot-plan-staging
     """
     number = pr or pr_number_from_event(os.environ.get("GITHUB_EVENT_PATH"))
@@ -86,7 +92,7 @@ def summary(path: Path) -> None:
     """Append a Markdown file to this step's job summary, trimmed below 1 MiB.
 
     \b
-    Example:
+    Examples:
       syncbot github summary --file plan-staging.md
     """
     written = append_summary(os.environ.get("GITHUB_STEP_SUMMARY"), _read(path))
@@ -94,7 +100,15 @@ def summary(path: Path) -> None:
 
 
 @github_group.command("drift-issue")
-@click.option("--env", "env", envvar="SYNCBOT_ENV", required=True, callback=_marker_option)
+@click.option(
+    "-e",
+    "--env",
+    "env",
+    envvar="SYNCBOT_ENV",
+    required=True,
+    callback=_marker_option,
+    help="The environment whose drift issue this is (default: $SYNCBOT_ENV).",
+)
 @click.option("--file", "path", type=_FILE, help="The drift plan (Markdown).")
 @click.option("--resolved", is_flag=True, help="Live equals main: close the issue if open.")
 @click.option(
@@ -144,7 +158,7 @@ def combine(title: str, out_file: Path, paths: tuple[Path, ...]) -> None:
     top, so the first thing a reviewer reads is what apply will refuse.
 
     \b
-    Example:
+    Examples:
       syncbot github combine --title "syncbot plans" --out plan.md \\
         plan-staging.md plan-production.md
     """

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import click
 
 from syncbot import importer
@@ -103,7 +106,7 @@ def _plan(
     fresh, managed = importer.unmanaged(list(listing.skills), state)
     app.progress(f"reading {len(fresh)} API skills")
     wanted = importer.wanted_by(selectors)
-    fetched = importer.fetch(api, fresh, wanted, api.map_concurrent)
+    fetched = importer.fetch(api, fresh, wanted, _counted(app, api, len(fresh)))
     existing = _folders(app)
     rollouts_path = app.repo / rollout_file(env)
     current = rollouts_path.read_text(encoding="utf-8") if rollouts_path.exists() else None
@@ -121,6 +124,29 @@ def _plan(
     for name in sorted(missing):
         app.say(f"note: no API skill to import is named or has the id {name!r}", err=True)
     return importer.check(plan, app.repo, current) if plan.to_import else plan
+
+
+def _counted(app: App, api: SkillsApiClient, total: int) -> Callable[..., list[object]]:
+    """`api.map_concurrent`, counting each finished download on the progress line."""
+
+    def run(fn: Callable[[Any], object], items: Sequence[Any]) -> list[object]:
+        counter = app.track("downloads", total)
+
+        def one(item: Any) -> object:
+            ok = False
+            try:
+                value = fn(item)
+                ok = True
+                return value
+            finally:
+                counter.step(ok)
+
+        try:
+            return list(api.map_concurrent(one, items))
+        finally:
+            counter.close()
+
+    return run
 
 
 def _folders(app: App) -> set[str]:

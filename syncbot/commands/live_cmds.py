@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import sys
 from contextlib import suppress
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -54,7 +57,14 @@ allow_delete_all_option = click.option(
     "base_ref",
     help="Judge rollout changes by the policy of this revision too (the PR's base).",
 )
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="json for scripts; markdown for a PR comment or a job summary.",
+)
 @click.option(
     "--out",
     "out_file",
@@ -63,7 +73,12 @@ allow_delete_all_option = click.option(
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes.")
 @prune_option
-@click.option("--max-deletions", type=click.IntRange(min=0), help="Override prune.max_deletions.")
+@click.option(
+    "--max-deletions",
+    type=click.IntRange(min=0),
+    help="With --prune: delete at most this many skills (overrides prune.max_deletions in "
+    "syncbot.yaml); over it the plan is refused.",
+)
 @allow_delete_all_option
 @pass_app
 def plan_cmd(
@@ -165,6 +180,11 @@ def refuse_unusable(plan: Plan) -> None:
     help="Seconds to wait for another apply.",
 )
 @click.option("--dry-run", is_flag=True, help="Go through every step but write nothing.")
+@click.option(
+    "--auto-approve",
+    is_flag=True,
+    help="Do not ask for confirmation on a terminal (it is never asked elsewhere, as in CI).",
+)
 @pass_app
 def apply_cmd(
     app: App,
@@ -176,12 +196,18 @@ def apply_cmd(
     allow_delete_all: bool,
     lock_timeout: float,
     dry_run: bool,
+    auto_approve: bool,
 ) -> int:
     """Make the live systems equal to the configuration.
+
+    On a terminal, shows the plan and asks `Apply these N changes to ENV? [y/N]` before
+    the first write (answer no: exit 1, nothing changed); --auto-approve skips the
+    question, which is never asked when stdin or stdout is not a terminal (CI).
 
     \b
     Examples:
       syncbot apply --env staging
+      syncbot apply -e production --auto-approve
       syncbot apply --env production --prune --lock-timeout 300
       syncbot apply --plan plan.json
     """
@@ -202,13 +228,16 @@ def apply_cmd(
         actor=actor(app.repo),
         saved_plan=saved,
         max_cache_entries=app.settings.max_cache_size,
+        track=app.track,
+        confirm=None if auto_approve or not on_terminal() else ConfirmOnTerminal(app, env),
     )
     if not app.settings.skills_enabled:
         app.say("notice: ANTHROPIC_SKILLS_ENABLED=false: the Skills API is skipped", err=True)
     with open_targets(app.settings) as targets:
         desired = stricter_than_applied(app.repo, desired, targets.db)
         result = apply(desired, targets, options, app.progress)
-    app.say(render_text(result.plan).rstrip("\n"))
+    if not (isinstance(options.confirm, ConfirmOnTerminal) and options.confirm.shown):
+        app.say(render_text(result.plan).rstrip("\n"))
     app.say(result_line(result))
     if result.status == "degraded":
         raise SyncbotError(
@@ -221,6 +250,24 @@ def apply_cmd(
             f"not compared and not written: {missing}; apply again when it is reachable"
         )
     return 0
+
+
+def on_terminal() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+class ConfirmOnTerminal:
+    """The apply confirmation: the plan as `plan` shows it, then a y/N question."""
+
+    def __init__(self, app: App, environment: str) -> None:
+        self.app, self.environment, self.shown = app, environment, False
+
+    def __call__(self, plan: Plan) -> bool:
+        self.app.say(render_text(plan).rstrip("\n"))
+        self.shown = True
+        count = len(plan.changes)
+        noun = "change" if count == 1 else "changes"
+        return click.confirm(f"Apply these {count} {noun} to {self.environment}?", default=False)
 
 
 def load_saved_plan(path: Path) -> Plan:
@@ -250,10 +297,25 @@ def result_line(result: ApplyResult) -> str:
 
 @click.command("status")
 @env_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one document (api, database, cache, last_run, healthy) for scripts.",
+)
 @pass_app
 def status_cmd(app: App, environment: str | None, fmt: str) -> int:
-    """Health of the API, database and cache, counts and the last run."""
+    """Health of the API, database and cache, counts and the last run.
+
+    Exits 1 when any of them is unhealthy.
+
+    \b
+    Examples:
+      syncbot status
+      syncbot status -e production --format json
+    """
     env = env_of(app, environment)
     with open_targets(app.settings) as targets:
         doc = status(targets, env)
@@ -280,15 +342,34 @@ def status_cmd(app: App, environment: str | None, fmt: str) -> int:
                 f"{name:<9} {'healthy' if part['healthy'] else 'UNHEALTHY'}  "
                 f"{part['detail']}  {extra}"
             )
-        app.say(f"last run  {dump_json(doc['last_run']) if doc['last_run'] else 'none'}")
+        app.say(f"last run  {last_run_line(doc['last_run'])}")
     return 0 if doc["healthy"] else 1
+
+
+def last_run_line(run: dict[str, Any] | None) -> str:
+    """`#12 succeeded 2026-05-01 10:00:00Z commit abc123456789 by alice`, and the reason
+    when it did not succeed."""
+    if run is None:
+        return "none"
+    commit = (run["commit"] or "(none)")[:12]
+    when = datetime.fromisoformat(run["started_at"]).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    line = f"#{run['id']} {run['status']} {when} commit {commit} by {run['actor']}"
+    return line + (f": {run['reason']}" if run["reason"] else "")
 
 
 @click.command("doctor")
 @env_option
 @pass_app
 def doctor_cmd(app: App, environment: str | None) -> int:
-    """Check each environment variable and each connection, with a fix for each failure."""
+    """Check each environment variable and each connection, with a fix for each failure.
+
+    Exits 1 when a check fails.
+
+    \b
+    Examples:
+      syncbot doctor
+      syncbot doctor -e production
+    """
     try:
         repo: Path | None = app.repo
     except SyncbotError:
@@ -304,13 +385,24 @@ def doctor_cmd(app: App, environment: str | None) -> int:
 
 
 history_format = click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: the same records, for scripts.",
 )
 
 
 @click.group("history", invoke_without_command=True)
 @env_option
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Show at most this many runs.",
+)
 @history_format
 @click.pass_context
 def history_group(ctx: click.Context, environment: str | None, limit: int, fmt: str) -> int:
@@ -349,8 +441,9 @@ def history_show(ctx: click.Context, run_ref: str, environment: str | None, fmt:
     database); with --env it must be a run of that environment.
 
     \b
-    Example:
+    Examples:
       syncbot history show 42 --env production
+      syncbot history show 42 --format json
     """
     app = ctx.find_object(App)
     assert app is not None
@@ -383,13 +476,24 @@ def _history_db(app: App) -> Database:
 
 @click.group("db")
 def db_group() -> None:
-    """Database maintenance."""
+    """Database maintenance.
+
+    \b
+    Examples:
+      syncbot db migrate
+    """
 
 
 @db_group.command("migrate")
 @pass_app
 def db_migrate(app: App) -> int:
-    """Create or upgrade the tables (idempotent; apply runs it too)."""
+    """Create or upgrade the tables (idempotent; apply runs it too).
+
+    \b
+    Examples:
+      syncbot db migrate
+      DATABASE_URL=postgresql://127.0.0.1:5432/skills syncbot db migrate
+    """
     if not app.settings.database_url:
         raise SyncbotError("DATABASE_URL is not set")
     with Database(app.settings.database_url) as db:

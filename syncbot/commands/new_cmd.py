@@ -16,7 +16,13 @@ from syncbot.yamledit import add_rollouts, add_routes
 
 @click.group("new")
 def new_group() -> None:
-    """Create configuration from templates that pass validate."""
+    """Create configuration from templates that pass validate.
+
+    \b
+    Examples:
+      syncbot new skill contract-summary --category analysis
+      syncbot new skill statute-search --category research --type code
+    """
 
 
 @new_group.command("skill")

@@ -26,7 +26,14 @@ def _database(app: App) -> Database:
 
 @click.group("promote", invoke_without_command=True)
 @env_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="json for scripts; markdown for a job summary or a PR.",
+)
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
@@ -92,8 +99,21 @@ def _render(report: PromoteReport, fmt: str) -> str:
 @promote_group.command("history")
 @env_option
 @click.option("--skill", help="Only this skill's evaluations.")
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Show at most this many evaluations.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: a list of evaluations, for scripts.",
+)
 @click.pass_context
 def promote_history(
     ctx: click.Context, environment: str | None, skill: str | None, limit: int, fmt: str
@@ -101,8 +121,9 @@ def promote_history(
     """The recorded evaluations, newest first: why each step happened (or did not).
 
     \b
-    Example:
+    Examples:
       syncbot promote history --env production --skill contract-analysis-ro --limit 5
+      syncbot promote history -e production --format json
     """
     app = ctx.find_object(App)
     assert app is not None

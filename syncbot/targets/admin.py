@@ -1,6 +1,8 @@
-"""Set-up and tear-down of the places a run writes to: a PostgreSQL schema, a Redis prefix.
+"""Set-up and tear-down of the places a run writes to: a PostgreSQL database and schema, a
+Redis prefix.
 
-Used by `syncbot demo` to give each environment a schema and key prefix of its own; the
+Used by `syncbot demo` to keep to a database of its own and give each environment a
+schema and key prefix of its own; the
 drivers' exceptions become `TargetError` here, like everywhere else at the targets' edge.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 import psycopg
 import redis
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from syncbot.errors import TargetError
 
@@ -27,6 +30,31 @@ def prepare_schema(database_url: str, schema: str, *, fresh: bool, what: str) ->
             if fresh:
                 conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(name))
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(name))
+    except psycopg.Error as exc:
+        raise TargetError("database", f"cannot prepare {what}: {exc}".splitlines()[0]) from exc
+
+
+def prepare_database(database_url: str, *, fresh: bool, what: str) -> bool:
+    """Create the database `database_url` names if it is missing; `fresh` drops it first
+    (closing its connections). True when it was created now. Works through the server's
+    `postgres` maintenance database, as createdb does."""
+    try:
+        name = str(conninfo_to_dict(database_url).get("dbname") or "")
+        if not name or name == "postgres":
+            raise TargetError("database", f"cannot prepare {what}: the URL names no database")
+        with psycopg.connect(
+            make_conninfo(database_url, dbname="postgres"),
+            connect_timeout=CONNECT_TIMEOUT_S,
+            autocommit=True,
+        ) as conn:
+            ident = sql.Identifier(name)
+            if fresh:
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
+            found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if found.fetchone() is not None:
+                return False
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(ident))
+            return True
     except psycopg.Error as exc:
         raise TargetError("database", f"cannot prepare {what}: {exc}".splitlines()[0]) from exc
 

@@ -21,6 +21,7 @@ RUN_STATUSES = frozenset(
         "noop",
         "dry-run",
         "refused",
+        "cancelled",  # answered no at apply's confirmation: nothing written
     }
 )
 FINAL_STATUSES = RUN_STATUSES - {"running", "db-committed"}

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -135,3 +135,19 @@ def add_common_options(command: click.Command) -> None:
             )
     for sub in getattr(command, "commands", {}).values():
         add_common_options(sub)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def format_option(*choices: str, help: str) -> Callable[[F], F]:
+    """`--format` (into `fmt`), text by default: every command that prints a table or a
+    document takes the same option, so scripts can ask any of them for JSON."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(choices)),
+        default="text",
+        show_default=True,
+        help=help,
+    )

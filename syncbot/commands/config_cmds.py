@@ -9,7 +9,7 @@ from typing import Any, TextIO
 import click
 
 from syncbot.bucketing import bucket, in_rollout
-from syncbot.commands.common import App, dump_json, env_of, env_option, pass_app
+from syncbot.commands.common import App, dump_json, env_of, env_option, format_option, pass_app
 from syncbot.desired import format_percentage
 from syncbot.errors import SyncbotError
 from syncbot.files.schemas import write_json_schemas
@@ -23,12 +23,10 @@ from syncbot.routing import MAX_QUERY_LENGTH, Recommendation, SkillInfo, recomme
 
 @click.command("validate")
 @click.option("--base", "base_ref", help="Also check changes against this git revision.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "github"]),
-    default="text",
-    show_default=True,
+@format_option(
+    "text",
+    "json",
+    "github",
     help="json for scripts; github: workflow annotations on the files of a PR.",
 )
 @pass_app
@@ -84,12 +82,9 @@ def routes_group() -> None:
 @click.argument("query")
 @click.option("--type", "skill_type", help="Only skills of this type (code or prompt).")
 @click.option("--category", help="Only skills of this category.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
+@format_option(
+    "text",
+    "json",
     help="json: a list of recommendations (skill, priority, confidence, route, matched).",
 )
 @pass_app
@@ -182,14 +177,7 @@ def rollout_group() -> None:
     type=click.File("r", encoding="utf-8"),
     help="Many unit ids, one per line ('-': standard input); blank lines and # comments skipped.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="json: one document with every unit, for scripts.",
-)
+@format_option("text", "json", help="json: one document with every unit, for scripts.")
 @pass_app
 def rollout_bucket(
     app: App,

@@ -12,7 +12,15 @@ from typing import Any
 import click
 
 from syncbot.applier import ApplyOptions, ApplyResult, apply
-from syncbot.commands.common import EXIT_CHANGES, App, dump_json, env_of, env_option, pass_app
+from syncbot.commands.common import (
+    EXIT_CHANGES,
+    App,
+    dump_json,
+    env_of,
+    env_option,
+    format_option,
+    pass_app,
+)
 from syncbot.desired import DesiredState
 from syncbot.errors import PolicyError, SyncbotError, TargetError
 from syncbot.history import render_list, render_show, run_dict, show_dict
@@ -57,13 +65,8 @@ allow_delete_all_option = click.option(
     "base_ref",
     help="Judge rollout changes by the policy of this revision too (the PR's base).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "markdown"]),
-    default="text",
-    show_default=True,
-    help="json for scripts; markdown for a PR comment or a job summary.",
+@format_option(
+    "text", "json", "markdown", help="json for scripts; markdown for a PR comment or a job summary."
 )
 @click.option(
     "--out",
@@ -297,13 +300,8 @@ def result_line(result: ApplyResult) -> str:
 
 @click.command("status")
 @env_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="json: one document (api, database, cache, last_run, healthy) for scripts.",
+@format_option(
+    "text", "json", help="json: one document (api, database, cache, last_run, healthy) for scripts."
 )
 @pass_app
 def status_cmd(app: App, environment: str | None, fmt: str) -> int:
@@ -384,14 +382,7 @@ def doctor_cmd(app: App, environment: str | None) -> int:
     return 0 if all(c.ok for c in checks) else 1
 
 
-history_format = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="json: the same records, for scripts.",
-)
+history_format = format_option("text", "json", help="json: the same records, for scripts.")
 
 
 @click.group("history", invoke_without_command=True)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import click
 
-from syncbot.commands.common import EXIT_CHANGES, App, dump_json, env_of, env_option
+from syncbot.commands.common import EXIT_CHANGES, App, dump_json, env_of, env_option, format_option
 from syncbot.errors import SyncbotError
 from syncbot.github import GitHubSettings
 from syncbot.promote import report as out
@@ -26,13 +26,8 @@ def _database(app: App) -> Database:
 
 @click.group("promote", invoke_without_command=True)
 @env_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "markdown"]),
-    default="text",
-    show_default=True,
-    help="json for scripts; markdown for a job summary or a PR.",
+@format_option(
+    "text", "json", "markdown", help="json for scripts; markdown for a job summary or a PR."
 )
 @click.option(
     "--detailed-exitcode",
@@ -106,14 +101,7 @@ def _render(report: PromoteReport, fmt: str) -> str:
     show_default=True,
     help="Show at most this many evaluations.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="json: a list of evaluations, for scripts.",
-)
+@format_option("text", "json", help="json: a list of evaluations, for scripts.")
 @click.pass_context
 def promote_history(
     ctx: click.Context, environment: str | None, skill: str | None, limit: int, fmt: str

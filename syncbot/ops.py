@@ -18,7 +18,7 @@ from syncbot.files.gittree import GitTree
 from syncbot.files.load import CONFIG_FILE, LoadedRepo, build_desired, load_repo, read_repo
 from syncbot.files.source import ReadFiles, SourceError
 from syncbot.files.worktree import WorkTree
-from syncbot.lint.findings import Finding
+from syncbot.lint.findings import Finding, first_and_count
 from syncbot.lint.validate import validate_and_load
 from syncbot.live import ApiListing, RolloutRow
 from syncbot.policy import Policy, judged_by, policy_of
@@ -103,11 +103,8 @@ def load_desired(
 def _refuse_errors(errors: list[Finding]) -> None:
     if not errors:
         return
-    first = errors[0]
-    more = f" (and {len(errors) - 1} more; run `syncbot validate`)" if len(errors) > 1 else ""
-    raise SyncbotError(
-        f"invalid configuration: {first.file}:{first.line}: {first.rule}: {first.message}{more}"
-    )
+    shown = first_and_count(errors, "; run `syncbot validate`")
+    raise SyncbotError(f"invalid configuration: {shown}")
 
 
 def actor(repo: Path | None = None) -> str:

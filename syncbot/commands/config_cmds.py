@@ -13,7 +13,7 @@ from syncbot.commands.common import App, dump_json, env_of, env_option, format_o
 from syncbot.desired import format_percentage
 from syncbot.errors import SyncbotError
 from syncbot.files.schemas import write_json_schemas
-from syncbot.lint.findings import Finding
+from syncbot.lint.findings import Finding, first_and_count
 from syncbot.lint.routes import pattern_findings
 from syncbot.lint.validate import render_findings, validate
 from syncbot.ops import load_config, load_desired, open_source, read_live_rollout
@@ -143,11 +143,9 @@ def _recommendation_dict(rec: Recommendation) -> dict[str, Any]:
 def _refuse_unsafe_patterns(findings: list[Finding]) -> None:
     """Run no pattern that validate rejects: one that backtracks catastrophically would hang."""
     if findings:
-        first = findings[0]
-        more = f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""
         raise SyncbotError(
-            f"refusing to route with a pattern that validate rejects: {first.file}:{first.line}: "
-            f"{first.rule}: {first.message}{more}; run `syncbot validate`"
+            "refusing to route with a pattern that validate rejects: "
+            f"{first_and_count(findings)}; run `syncbot validate`"
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -28,3 +29,11 @@ class Finding:
             "severity": self.severity,
             "message": self.message,
         }
+
+
+def first_and_count(findings: Sequence[Finding], hint: str = "") -> str:
+    """The first finding as `file:line: rule: message`, and how many more there are (with
+    `hint`, e.g. what to run to see them): the one line a refusal prints."""
+    first = findings[0]
+    more = f" (and {len(findings) - 1} more{hint})" if len(findings) > 1 else ""
+    return f"{first.file}:{first.line}: {first.rule}: {first.message}{more}"

@@ -34,7 +34,7 @@ from syncbot.files.load import LoadedRepo, basis_points, rollout_file
 from syncbot.files.schemas import RolloutEntry, RolloutFile
 from syncbot.files.source import Source, SourceFile
 from syncbot.files.yamlsafe import load_yaml
-from syncbot.lint.findings import Finding
+from syncbot.lint.findings import Finding, first_and_count
 from syncbot.lint.validate import validate, validate_and_load
 
 __all__ = [
@@ -220,12 +220,7 @@ def _refuse_new_errors(before: list[Finding], after: list[Finding], edit: Rollou
     known = {_key(f) for f in before if f.severity == "error"}
     new = [f for f in after if f.severity == "error" and _key(f) not in known]
     if new:
-        first = new[0]
-        more = f" (and {len(new) - 1} more)" if len(new) > 1 else ""
-        raise SyncbotError(
-            f"refused: {edit.summary()} would fail validate: {first.file}:{first.line}: "
-            f"{first.rule}: {first.message}{more}"
-        )
+        raise SyncbotError(f"refused: {edit.summary()} would fail validate: {first_and_count(new)}")
 
 
 def _key(finding: Finding) -> tuple[str, str, str]:
